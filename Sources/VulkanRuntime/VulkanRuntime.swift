@@ -1,0 +1,1 @@
+// VulkanRuntime module
