@@ -49,10 +49,12 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],
                           path: "Sources/CLI"),
 
-        .testTarget(name: "RuntimeTests", dependencies: ["VulkanRuntime", "Kernels"], path: "Tests/RuntimeTests"),
-        .testTarget(name: "KernelTests", dependencies: ["Kernels", "VulkanRuntime"], path: "Tests/KernelTests"),
-        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Volume"], path: "Tests/ModelTests"),
-        .testTarget(name: "VolumeTests", dependencies: ["Volume", "Model", "Kernels"], path: "Tests/VolumeTests"),
+        // Fixture paths, seeded random inputs, tolerances and the Vulkan-or-fail rule for tests.
+        .target(name: "TestSupport", dependencies: ["Kernels", "VulkanRuntime"], path: "Tests/TestSupport"),
+        .testTarget(name: "RuntimeTests", dependencies: ["VulkanRuntime", "Kernels", "TestSupport"], path: "Tests/RuntimeTests"),
+        .testTarget(name: "KernelTests", dependencies: ["Kernels", "VulkanRuntime", "TestSupport"], path: "Tests/KernelTests"),
+        .testTarget(name: "ModelTests", dependencies: ["Model", "Kernels", "Volume", "TestSupport"], path: "Tests/ModelTests"),
+        .testTarget(name: "VolumeTests", dependencies: ["Volume", "Model", "Kernels", "TestSupport"], path: "Tests/VolumeTests"),
     ],
     swiftLanguageModes: [.v5]
 )
