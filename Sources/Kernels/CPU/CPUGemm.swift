@@ -1,0 +1,5 @@
+extension CPUBackend {
+    public func gemm(_ a: Tensor, _ b: Tensor, bias: Tensor?, residual: Tensor?, out: Tensor, _ shape: GemmShape) throws {
+        throw BackendError("gemm is not implemented yet")
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import VulkanRuntime
+
+/// The GPU backend: each op is a GLSL shader in `Shaders/` plus a small host-side type in `Vulkan/Ops/`
+/// that knows its push constants and dispatch size. Ops are recorded into one command buffer and
+/// submitted when the host needs a result (`read`, `synchronize`).
+public final class VulkanBackend: Backend {
+    public let kind = "vulkan"
+    public let device: GPUDevice
+    public let recorder: CommandRecorder
+    public var deviceName: String { device.info.name }
+    public var supportsHalf: Bool { device.info.supportsHalf }
+
+    /// Push-constant block size of every pipeline: the 128 bytes every Vulkan device guarantees.
+    static let pushConstantBytes = 128
+
+    public init(device: GPUDevice) throws {
+        self.device = device
+        recorder = try CommandRecorder(device: device)
+    }
+
+    /// Opens the device picked by `selector` (index or name), `$SEGVOL_DEVICE`, or the best one.
+    public convenience init(selector: String? = nil) throws {
+        try self.init(device: try GPUDevice(selector: selector))
+    }
+
+    // MARK: Memory
+
+    public func tensor(_ values: [Float], shape: [Int], dtype: DType = .float32) throws -> Tensor {
+        try require(values.count == shape.reduce(1, *), "tensor: \(values.count) values for shape \(shape)")
+        let stored: DType = dtype == .float16 && supportsHalf ? .float16 : .float32
+        let tensor = Tensor(shape: shape, dtype: stored, storage: try device.makeBuffer(bytes: values.count * stored.size))
+        try write(values, into: tensor)
+        return tensor
+    }
+
+    public func empty(shape: [Int]) throws -> Tensor {
+        Tensor(shape: shape, storage: try device.makeBuffer(bytes: shape.reduce(1, *) * 4))
+    }
+
+    public func write(_ values: [Float], into tensor: Tensor) throws {
+        try require(values.count == tensor.count, "write: \(values.count) values into a tensor of \(tensor.count)")
+        let target = buffer(tensor)
+        // Mapped memory no recorded command uses can be written at once; otherwise go through the stream.
+        if let mapped = target.mapped, !recorder.referenced.contains(ObjectIdentifier(target)) {
+            store(values, dtype: tensor.dtype, to: mapped)
+            return
+        }
+        let staging = try device.makeBuffer(bytes: tensor.byteCount, location: .staging)
+        store(values, dtype: tensor.dtype, to: staging.mapped!)
+        try recorder.copy(from: staging, to: target, bytes: tensor.byteCount)
+        recorder.retain(staging)
+    }
+
+    public func read(_ tensor: Tensor) throws -> [Float] {
+        let source = buffer(tensor)
+        if source.mapped != nil {
+            try synchronize()
+            return load(tensor.count, dtype: tensor.dtype, from: source.mapped!)
+        }
+        let staging = try device.makeBuffer(bytes: tensor.byteCount, location: .staging)
+        try recorder.copy(from: source, to: staging, bytes: tensor.byteCount)
+        try synchronize()
+        return load(tensor.count, dtype: tensor.dtype, from: staging.mapped!)
+    }
+
+    public func synchronize() throws { try recorder.submitAndWait() }
+
+    private func store(_ values: [Float], dtype: DType, to pointer: UnsafeMutableRawPointer) {
+        switch dtype {
+        case .float32:
+            values.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+        case .float16:
+            let halves = pointer.bindMemory(to: Float16.self, capacity: values.count)
+            for i in 0..<values.count { halves[i] = Float16(values[i]) }
+        }
+    }
+
+    private func load(_ count: Int, dtype: DType, from pointer: UnsafeMutableRawPointer) -> [Float] {
+        switch dtype {
+        case .float32:
+            return Array(UnsafeBufferPointer(start: pointer.bindMemory(to: Float.self, capacity: count), count: count))
+        case .float16:
+            let halves = pointer.bindMemory(to: Float16.self, capacity: count)
+            return (0..<count).map { Float(halves[$0]) }
+        }
+    }
+
+    // MARK: Helpers for the op types
+
+    /// The GPU buffer behind a tensor of this backend.
+    func buffer(_ tensor: Tensor) -> GPUBuffer {
+        guard let buffer = tensor.storage as? GPUBuffer, buffer.device === device else {
+            preconditionFailure("a tensor of another backend was passed to the Vulkan backend")
+        }
+        return buffer
+    }
+
+    /// The pipeline for `Shaders/<shader>.comp` with `defines`, built on first use.
+    func pipeline(_ shader: String, defines: [(String, String)] = [], bindings: Int) throws -> ComputePipeline {
+        try device.pipeline(name: shader + defines.map { "-\($0.0)\($0.1)" }.joined(),
+                            source: try ShaderLibrary.source(shader + ".comp"), defines: defines,
+                            bindingCount: bindings, pushConstantBytes: VulkanBackend.pushConstantBytes)
+    }
+
+    /// A binding of the whole tensor (or `count` elements from `offset`).
+    func binding(_ tensor: Tensor, _ access: BufferBinding.Access, offset: Int = 0, count: Int? = nil) -> BufferBinding {
+        BufferBinding(buffer(tensor), offset: offset * tensor.dtype.size,
+                      range: (count ?? tensor.count - offset) * tensor.dtype.size, access: access)
+    }
+
+    /// Work groups covering `invocations` 1D invocations of `localSize`, folded into y past the x limit;
+    /// shaders recover the index with `foldedIndex()` from common.glsl.
+    func grid(_ invocations: Int, localSize: Int) -> (x: Int, y: Int, z: Int) {
+        let groups = max(1, (invocations + localSize - 1) / localSize)
+        let maxX = Int(device.info.maxComputeWorkGroupCount.0)
+        if groups <= maxX { return (groups, 1, 1) }
+        let y = (groups + maxX - 1) / maxX
+        return ((groups + y - 1) / y, y, 1)
+    }
+
+    /// Largest element count one binding may hold, a multiple of 1024 so chunk offsets stay aligned.
+    func maxBindingElements(_ dtype: DType = .float32) -> Int {
+        Int(device.info.maxStorageBufferRange) / dtype.size / 1024 * 1024
+    }
+}
+
+/// Push constants as 32-bit words.
+extension Int { var word: UInt32 { UInt32(truncatingIfNeeded: self) } }
+extension Float { var word: UInt32 { bitPattern } }
+extension Int32 { var word: UInt32 { UInt32(bitPattern: self) } }

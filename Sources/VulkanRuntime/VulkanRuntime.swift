@@ -1,1 +1,0 @@
-// VulkanRuntime module
