@@ -27,10 +27,10 @@ public struct NIfTIHeader {
     /// True when the file's header and voxels are big-endian.
     public let isBigEndian: Bool
 
-    var scaleSlope: Float { fields.float32(at: Offset.sclSlope) }
-    var scaleIntercept: Float { fields.float32(at: Offset.sclInter) }
-    var voxelOffset: Float { fields.float32(at: Offset.voxOffset) }
-    var fields: HeaderFields { HeaderFields(bytes: rawHeader, bigEndian: isBigEndian) }
+    var scaleSlope: Float { fields.float32(at: NIfTIOffset.sclSlope) }
+    var scaleIntercept: Float { fields.float32(at: NIfTIOffset.sclInter) }
+    var voxelOffset: Float { fields.float32(at: NIfTIOffset.voxOffset) }
+    var fields: NIfTIHeaderFields { NIfTIHeaderFields(bytes: rawHeader, bigEndian: isBigEndian) }
 }
 
 /// A NIfTI volume: the header and the voxels as Float, scaled by scl_slope / scl_inter.
@@ -41,16 +41,16 @@ public struct NIfTIImage {
 }
 
 /// Byte offsets of the NIfTI-1 header fields this reader uses.
-enum Offset {
+enum NIfTIOffset {
     static let sizeofHdr = 0, dim = 40, datatype = 70, bitpix = 72, pixdim = 76, voxOffset = 108
     static let sclSlope = 112, sclInter = 116, calMax = 124, calMin = 128
     static let qformCode = 252, sformCode = 254, quatern = 256, qoffset = 268, srow = 280, magic = 344
     static let headerSize = 348, singleFileDataOffset = 352
 }
 
-/// Typed access to header bytes in either byte order; offsets are the fixed ones in `Offset`,
+/// Typed access to header bytes in either byte order; offsets are the fixed ones in `NIfTIOffset`,
 /// all inside the 348 bytes, which the reader checks before building one.
-struct HeaderFields {
+struct NIfTIHeaderFields {
     var bytes: [UInt8]
     let bigEndian: Bool
 
@@ -91,15 +91,15 @@ public enum NIfTI {
     public static func read(_ url: URL) throws -> NIfTIImage {
         do {
             let reader = try ByteFiles.reader(path: url.path)
-            var rawHeader = [UInt8](repeating: 0, count: Offset.headerSize)
+            var rawHeader = [UInt8](repeating: 0, count: NIfTIOffset.headerSize)
             let headerBytes = try rawHeader.withUnsafeMutableBytes { try reader.read(into: $0) }
-            if headerBytes < Offset.headerSize {
+            if headerBytes < NIfTIOffset.headerSize {
                 throw NIfTIError(url, "not a NIfTI-1 file: \(headerBytes) bytes, too short for a 348-byte header")
             }
             let header = try parseHeader(rawHeader, url: url)
             let voxelType = try voxelType(of: header, url: url)
             let offset = try dataOffset(of: header, url: url)
-            try reader.skip(offset - Offset.headerSize)
+            try reader.skip(offset - NIfTIOffset.headerSize)
 
             let (count, overflow) = header.dims.reduce(1, *).multipliedReportingOverflow(by: voxelType.byteCount)
             if overflow { throw NIfTIError(url, "dimensions \(header.dims) are too large") }
@@ -108,7 +108,8 @@ public enum NIfTI {
             defer { raw.deallocate() }
             let got = try reader.read(into: UnsafeMutableRawBufferPointer(rebasing: raw[0..<count]))
             if got < count {
-                throw NIfTIError(url, "truncated: expected \(count) bytes of voxels from offset \(offset), found \(got)")
+                throw NIfTIError(url, "truncated: expected \(count) bytes of voxels from offset \(offset), "
+                    + "found \(got)")
             }
             try reader.drain()
             let data = decode(raw, type: voxelType, count: count / voxelType.byteCount, header: header)
@@ -138,7 +139,9 @@ public enum NIfTI {
             while start < data.count {
                 let end = min(start + block.count, data.count)
                 for n in start..<end { block[n - start] = data[n].bitPattern.bigEndian }
-                try block.withUnsafeBytes { try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<(end - start) * 4])) }
+                try block.withUnsafeBytes {
+                    try writer.write(UnsafeRawBufferPointer(rebasing: $0[0..<(end - start) * 4]))
+                }
                 start = end
             }
         }
@@ -147,8 +150,8 @@ public enum NIfTI {
     // MARK: - Reading
 
     private static func parseHeader(_ raw: [UInt8], url: URL) throws -> NIfTIHeader {
-        let little = HeaderFields(bytes: raw, bigEndian: false)
-        let size = little.int32(at: Offset.sizeofHdr)
+        let little = NIfTIHeaderFields(bytes: raw, bigEndian: false)
+        let size = little.int32(at: NIfTIOffset.sizeofHdr)
         let bigEndian: Bool
         switch (size, size.byteSwapped) {
         case (348, _): bigEndian = false
@@ -156,9 +159,9 @@ public enum NIfTI {
         case (540, _), (_, 540): throw NIfTIError(url, "NIfTI-2 files are not supported (sizeof_hdr 540)")
         default: throw NIfTIError(url, "not a NIfTI-1 file (sizeof_hdr is \(size), not 348)")
         }
-        let fields = HeaderFields(bytes: raw, bigEndian: bigEndian)
+        let fields = NIfTIHeaderFields(bytes: raw, bigEndian: bigEndian)
 
-        let magic = Array(raw[Offset.magic..<Offset.magic + 4])
+        let magic = Array(raw[NIfTIOffset.magic..<NIfTIOffset.magic + 4])
         if magic == Array("ni1\0".utf8) {
             throw NIfTIError(url, "detached .hdr/.img NIfTI pairs are not supported; convert to a single .nii file")
         }
@@ -166,12 +169,12 @@ public enum NIfTI {
             throw NIfTIError(url, "not a single-file NIfTI-1 image (magic is not \"n+1\")")
         }
 
-        let dim = (0..<8).map { Int(fields.int16(at: Offset.dim + 2 * $0)) }
+        let dim = (0..<8).map { Int(fields.int16(at: NIfTIOffset.dim + 2 * $0)) }
         try checkDimensions(dim, url: url)
         let dims = Array(dim[1...3])
-        let pixdimAll = (0..<8).map { fields.float32(at: Offset.pixdim + 4 * $0) }
+        let pixdimAll = (0..<8).map { fields.float32(at: NIfTIOffset.pixdim + 4 * $0) }
         return NIfTIHeader(dims: dims, pixdim: Array(pixdimAll[1...3]),
-                           datatype: fields.int16(at: Offset.datatype),
+                           datatype: fields.int16(at: NIfTIOffset.datatype),
                            affine: affine(fields, dims: dims, pixdim: pixdimAll),
                            rawHeader: raw, isBigEndian: bigEndian)
     }
@@ -202,18 +205,18 @@ public enum NIfTI {
             throw NIfTIError(url, "invalid vox_offset \(offset)")
         }
         // A single file's voxels cannot start before 352; nibabel repairs a smaller offset the same way.
-        return max(Int(offset), Offset.singleFileDataOffset)
+        return max(Int(offset), NIfTIOffset.singleFileDataOffset)
     }
 
-    private static func affine(_ fields: HeaderFields, dims: [Int], pixdim: [Float]) -> [[Double]] {
+    private static func affine(_ fields: NIfTIHeaderFields, dims: [Int], pixdim: [Float]) -> [[Double]] {
         let row = { (offset: Int) in (0..<4).map { Double(fields.float32(at: offset + 4 * $0)) } }
-        if fields.int16(at: Offset.sformCode) > 0 {
-            return [row(Offset.srow), row(Offset.srow + 16), row(Offset.srow + 32), [0, 0, 0, 1]]
+        if fields.int16(at: NIfTIOffset.sformCode) > 0 {
+            return [row(NIfTIOffset.srow), row(NIfTIOffset.srow + 16), row(NIfTIOffset.srow + 32), [0, 0, 0, 1]]
         }
         let zooms = pixdim[1...3].map(Double.init)
-        if fields.int16(at: Offset.qformCode) > 0 {
-            let quatern = (0..<3).map { Double(fields.float32(at: Offset.quatern + 4 * $0)) }
-            let offset = (0..<3).map { Double(fields.float32(at: Offset.qoffset + 4 * $0)) }
+        if fields.int16(at: NIfTIOffset.qformCode) > 0 {
+            let quatern = (0..<3).map { Double(fields.float32(at: NIfTIOffset.quatern + 4 * $0)) }
+            let offset = (0..<3).map { Double(fields.float32(at: NIfTIOffset.qoffset + 4 * $0)) }
             let rotation = rotationMatrix(b: quatern[0], c: quatern[1], d: quatern[2])
             // qfac (pixdim[0]) flips the k axis; nibabel treats anything but -1 as 1.
             let scale = [zooms[0], zooms[1], pixdim[0] == -1 ? -zooms[2] : zooms[2]]
@@ -294,15 +297,15 @@ public enum NIfTI {
         }
         var fields = header.fields
         let dim = [3] + header.dims + [1, 1, 1, 1]
-        for (n, value) in dim.enumerated() { fields.setInt16(Int16(value), at: Offset.dim + 2 * n) }
-        fields.setInt16(datatype.rawValue, at: Offset.datatype)
-        fields.setInt16(Int16(datatype.byteCount * 8), at: Offset.bitpix)
-        fields.setFloat32(Float(Offset.singleFileDataOffset), at: Offset.voxOffset)
-        fields.setFloat32(1, at: Offset.sclSlope)
-        fields.setFloat32(0, at: Offset.sclInter)
+        for (n, value) in dim.enumerated() { fields.setInt16(Int16(value), at: NIfTIOffset.dim + 2 * n) }
+        fields.setInt16(datatype.rawValue, at: NIfTIOffset.datatype)
+        fields.setInt16(Int16(datatype.byteCount * 8), at: NIfTIOffset.bitpix)
+        fields.setFloat32(Float(NIfTIOffset.singleFileDataOffset), at: NIfTIOffset.voxOffset)
+        fields.setFloat32(1, at: NIfTIOffset.sclSlope)
+        fields.setFloat32(0, at: NIfTIOffset.sclInter)
         // The source's display window (a CT's, say) means nothing for the new values.
-        fields.setFloat32(0, at: Offset.calMax)
-        fields.setFloat32(0, at: Offset.calMin)
+        fields.setFloat32(0, at: NIfTIOffset.calMax)
+        fields.setFloat32(0, at: NIfTIOffset.calMin)
         // Header, then the 4-byte extension flag (zero: no extensions), then the voxels.
         let prefix = fields.bytes + [0, 0, 0, 0]
         do {

@@ -93,7 +93,7 @@ public enum Preprocessing {
 /// Steps 1 and 3 fused into one monotone map of a stored value: foreground normalisation, then
 /// min-max scaling to [0, 1]. Both steps only clip and scale, so the volume's minimum and maximum
 /// after step 1 are the images of the stored minimum and maximum.
-struct Normalisation {
+fileprivate struct Normalisation {
     let lower: Double, upper: Double
     let mean: Double, scale: Double
     let minimum: Double, range: Double
@@ -153,7 +153,7 @@ struct Normalisation {
 }
 
 /// NumPy's default ("linear") percentile, by selection instead of a full sort.
-enum Percentile {
+fileprivate enum Percentile {
     /// The two percentiles of `values` (reordered in place), `lowerPercent` <= `upperPercent`.
     static func lowerAndUpper(_ values: UnsafeMutableBufferPointer<Float>, lowerPercent: Double,
                               upperPercent: Double) -> (Double, Double) {
