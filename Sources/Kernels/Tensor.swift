@@ -33,3 +33,11 @@ public struct BackendError: Error, CustomStringConvertible {
 public func require(_ condition: Bool, _ message: @autoclosure () -> String) throws {
     if !condition { throw BackendError(message()) }
 }
+
+extension Tensor {
+    /// The same storage seen with another shape of the same element count (no copy).
+    public func reshaped(_ shape: [Int]) -> Tensor {
+        precondition(shape.reduce(1, *) == count, "reshape \(self.shape) to \(shape)")
+        return Tensor(shape: shape, dtype: dtype, storage: storage)
+    }
+}

@@ -1,0 +1,69 @@
+import Kernels
+
+/// The CLIP text tower (pre-norm, causal, EOS pooling) and SegVol's dim_align projection.
+final class TextEncoder {
+    private let config: SegVolConfig
+    private let weights: ModelWeights
+    private let tokenizer: CLIPTokenizer
+    private let activation: Activation
+    private static let root = "text_encoder.clip_text_model.text_model"
+
+    init(config: SegVolConfig, weights: ModelWeights, tokenizer: CLIPTokenizer) {
+        self.config = config
+        self.weights = weights
+        self.tokenizer = tokenizer
+        activation = Activation(clipName: config.clipActivation) ?? .quickGelu
+    }
+
+    /// Token ids of `A computerized tomography of a {name}.` for each name.
+    func tokens(_ names: [String]) throws -> [[Int32]] {
+        try names.map { try tokenizer.encode(CLIPTokenizer.prompt(forCategory: $0)) }
+    }
+
+    /// One row of E values per name. The names are padded with EOS to one length and run as one batch;
+    /// the causal mask keeps padding out of the EOS rows.
+    func encode(_ names: [String], on backend: Backend) throws -> Tensor {
+        let ids = try tokens(names)
+        let batch = ids.count, length = ids.map(\.count).max() ?? 0
+        try require(length <= config.clipPositions, "prompt longer than \(config.clipPositions) tokens")
+        let h = config.clipHidden, rows = batch * length
+        let padded = ids.flatMap { $0.map(Int.init) + Array(repeating: Int(CLIPTokenizer.eos), count: length - $0.count) }
+
+        let x = try backend.empty(shape: [rows, h])
+        try backend.gatherRows(weights.tensor(Self.root + ".embeddings.token_embedding.weight"), indices: padded, rowSize: h, out: x)
+        let positions = try backend.empty(shape: [length, h])
+        try backend.copy(weights.tensor(Self.root + ".embeddings.position_embedding.weight"), sourceOffset: 0,
+                         to: positions, destinationOffset: 0, count: length * h)
+        try backend.binary(.add, x, positions, out: x)
+
+        let normed = try backend.empty(shape: [rows, h])
+        let qkv = try backend.empty(shape: [rows, 3 * h])
+        let attended = try backend.empty(shape: [rows, h])
+        let hidden = try backend.empty(shape: [rows, config.clipMLP])
+        let heads = config.clipHeads, headDim = h / heads
+        let shape = AttentionShape(batch: batch, heads: heads, queries: length, keys: length, headDim: headDim, causal: true)
+        for i in 0..<config.clipLayers {
+            let layer = WeightManifest.clipLayer(i)
+            try backend.layerNorm(x, weights.norm(layer + ".layer_norm1"), rows: rows, out: normed)
+            try backend.linear(normed, weights.linear(layer + ".self_attn.qkv"), rows: rows, out: qkv)
+            try backend.attention(
+                q: .packed(qkv, rows: length, heads: heads, headDim: headDim, offset: 0, rowStride: 3 * h),
+                k: .packed(qkv, rows: length, heads: heads, headDim: headDim, offset: h, rowStride: 3 * h),
+                v: .packed(qkv, rows: length, heads: heads, headDim: headDim, offset: 2 * h, rowStride: 3 * h),
+                out: .packed(attended, rows: length, heads: heads, headDim: headDim), shape)
+            try backend.linear(attended, weights.linear(layer + ".self_attn.out_proj"), rows: rows, out: x, residual: x)
+            try backend.layerNorm(x, weights.norm(layer + ".layer_norm2"), rows: rows, out: normed)
+            try backend.linear(normed, weights.linear(layer + ".mlp.fc1"), rows: rows, out: hidden, activation: activation)
+            try backend.linear(hidden, weights.linear(layer + ".mlp.fc2"), rows: rows, out: x, residual: x)
+        }
+        try backend.layerNorm(x, weights.norm(Self.root + ".final_layer_norm"), rows: rows, out: normed)
+
+        // Pool at the first EOS of each sequence (HF CLIP takes argmax of the ids: the first EOS).
+        let eosRows = ids.enumerated().map { b, sequence in
+            b * length + (sequence.firstIndex(of: CLIPTokenizer.eos) ?? sequence.count - 1)
+        }
+        let pooled = try backend.empty(shape: [batch, h])
+        try backend.gatherRows(normed, indices: eosRows, rowSize: h, out: pooled)
+        return try backend.linear(pooled, weights.linear("text_encoder.dim_align"), rows: batch)
+    }
+}
