@@ -13,9 +13,7 @@ public final class ModelWeights {
 
     /// Reads, checks and uploads. Every missing or misshapen tensor is reported in one error.
     /// `halfLinearWeights` stores the matrices of Linear layers as fp16 where the backend supports it.
-    public init(checkpoint: Checkpoint, config: SegVolConfig, backend: Backend, halfLinearWeights: Bool = false) throws {
-        self.config = config
-        checkpointURL = checkpoint.url
+    public convenience init(checkpoint: Checkpoint, config: SegVolConfig, backend: Backend, halfLinearWeights: Bool = false) throws {
         let manifest = WeightManifest(config: config)
         // Published keys start with "model."; accept bare names too.
         var byName: [String: String] = [:]
@@ -40,15 +38,25 @@ public final class ModelWeights {
             throw ModelError("\(checkpoint.url.path) does not match the model configuration (\(problems.count) problems):\n  \(shown)\(more)")
         }
         let used = Set(manifest.entries.map(\.name))
-        unusedKeys = byName.keys.filter { !used.contains($0) }.sorted()
+        try self.init(config: config, source: checkpoint.url, unusedKeys: byName.keys.filter { !used.contains($0) }.sorted(),
+                      backend: backend, halfLinearWeights: halfLinearWeights) { entry in
+            guard let key = byName[entry.name], let tensor = checkpoint[key] else { throw ModelError("missing \(entry.name)") }
+            return try tensor.floats()
+        }
+    }
 
-        for entry in manifest.entries {
-            guard let key = byName[entry.name], let tensor = checkpoint[key] else { continue }
-            let values = try tensor.floats()
-            if entry.keepOnHost { hostValues[entry.name] = values }
+    /// Uploads each manifest entry from `values`, one at a time so the host never holds all of them.
+    init(config: SegVolConfig, source: URL, unusedKeys: [String], backend: Backend, halfLinearWeights: Bool,
+         values: (WeightManifest.Entry) throws -> [Float]) throws {
+        self.config = config
+        checkpointURL = source
+        self.unusedKeys = unusedKeys
+        for entry in WeightManifest(config: config).entries {
+            let data = try values(entry)
+            if entry.keepOnHost { hostValues[entry.name] = data }
             if entry.upload {
                 let dtype: DType = halfLinearWeights && entry.isLinearWeight ? .float16 : .float32
-                tensors[entry.name] = try backend.tensor(values, shape: entry.shape, dtype: dtype)
+                tensors[entry.name] = try backend.tensor(data, shape: entry.shape, dtype: dtype)
             }
         }
         try fuseProjections(backend: backend, halfLinearWeights: halfLinearWeights)
@@ -203,5 +211,30 @@ struct WeightManifest {
         linear(decoder + ".output_hypernetworks_mlps.0.layers.1", e, e)
         linear(decoder + ".output_hypernetworks_mlps.0.layers.2", e / 8, e)
         linear(decoder + ".txt_align_upscaled_embedding", e / 8, e)
+    }
+}
+
+extension ModelWeights {
+    /// Seeded random weights of the configured sizes (benchmarks: no download needed). Linear and
+    /// embedding weights are N(0, 0.02)-like, LayerNorms are identity, so activations stay in range.
+    public convenience init(randomWithSeed seed: UInt64, config: SegVolConfig, backend: Backend, halfLinearWeights: Bool = false) throws {
+        var state = seed
+        func next() -> Float {
+            // SplitMix64, mapped to a uniform in [-0.035, 0.035) (std 0.02).
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return (Float(z >> 40) / Float(1 << 24) - 0.5) * 0.0693
+        }
+        try self.init(config: config, source: URL(fileURLWithPath: "random-seed-\(seed)"), unusedKeys: [], backend: backend,
+                      halfLinearWeights: halfLinearWeights) { entry in
+            let count = entry.shape.reduce(1, *)
+            let isNormWeight = entry.name.contains("norm") && entry.name.hasSuffix(".weight") || entry.name.contains("output_upscaling.1.weight")
+            if isNormWeight { return Array(repeating: 1, count: count) }
+            if entry.name.hasSuffix(".bias") { return Array(repeating: 0, count: count) }
+            return (0..<count).map { _ in next() }
+        }
     }
 }

@@ -6,7 +6,7 @@ public final class SegVolModel {
     public let config: SegVolConfig
     public let backend: Backend
     public let weights: ModelWeights
-    public let tokenizer: CLIPTokenizer
+    public let tokenizer: CLIPTokenizer?
     private let imageEncoder: ImageEncoder
     private let textEncoder: TextEncoder
     private let promptEncoder: PromptEncoder
@@ -38,7 +38,7 @@ public final class SegVolModel {
         try self.init(config: config, weights: weights, tokenizer: tokenizer, backend: backend)
     }
 
-    public init(config: SegVolConfig, weights: ModelWeights, tokenizer: CLIPTokenizer, backend: Backend) throws {
+    public init(config: SegVolConfig, weights: ModelWeights, tokenizer: CLIPTokenizer?, backend: Backend) throws {
         self.config = config
         self.backend = backend
         self.weights = weights
@@ -61,6 +61,11 @@ public final class SegVolModel {
     /// Text embeddings (names, E) after dim_align.
     public func encodeText(_ names: [String]) throws -> Tensor {
         try textEncoder.encode(names, on: backend)
+    }
+
+    /// Text embeddings from token ids (BOS ... EOS), for models without tokenizer files (benchmarks).
+    public func encodeText(tokenIDs: [[Int32]]) throws -> Tensor {
+        try textEncoder.encode(ids: tokenIDs, on: backend)
     }
 
     /// CLIP token ids of each name's prompt sentence.

@@ -4,11 +4,11 @@ import Kernels
 final class TextEncoder {
     private let config: SegVolConfig
     private let weights: ModelWeights
-    private let tokenizer: CLIPTokenizer
+    private let tokenizer: CLIPTokenizer?
     private let activation: Activation
     private static let root = "text_encoder.clip_text_model.text_model"
 
-    init(config: SegVolConfig, weights: ModelWeights, tokenizer: CLIPTokenizer) {
+    init(config: SegVolConfig, weights: ModelWeights, tokenizer: CLIPTokenizer?) {
         self.config = config
         self.weights = weights
         self.tokenizer = tokenizer
@@ -17,13 +17,18 @@ final class TextEncoder {
 
     /// Token ids of `A computerized tomography of a {name}.` for each name.
     func tokens(_ names: [String]) throws -> [[Int32]] {
-        try names.map { try tokenizer.encode(CLIPTokenizer.prompt(forCategory: $0)) }
+        guard let tokenizer else { throw ModelError("this model has no tokenizer files, so it cannot take text prompts") }
+        return try names.map { try tokenizer.encode(CLIPTokenizer.prompt(forCategory: $0)) }
     }
 
     /// One row of E values per name. The names are padded with EOS to one length and run as one batch;
     /// the causal mask keeps padding out of the EOS rows.
     func encode(_ names: [String], on backend: Backend) throws -> Tensor {
-        let ids = try tokens(names)
+        try encode(ids: try tokens(names), on: backend)
+    }
+
+    /// As `encode(_:on:)`, from token ids (BOS ... EOS) directly.
+    func encode(ids: [[Int32]], on backend: Backend) throws -> Tensor {
         let batch = ids.count, length = ids.map(\.count).max() ?? 0
         try require(length <= config.clipPositions, "prompt longer than \(config.clipPositions) tokens")
         let h = config.clipHidden, rows = batch * length

@@ -1,0 +1,91 @@
+import ArgumentParser
+import Foundation
+import Kernels
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Benchmarks: kernels on SegVol's shapes, the model at the published size.",
+        subcommands: [KernelBenchCommand.self, ModelBenchCommand.self])
+}
+
+/// Options every benchmark takes.
+struct BenchOptions: ParsableArguments {
+    @Option(name: .long, help: "Vulkan device index or name (default: $SEGVOL_DEVICE, else discrete > integrated > CPU).")
+    var device: String?
+
+    @Option(name: .long, help: "Timed runs per measurement; the median is reported.")
+    var runs = 5
+
+    @Option(name: .long, help: "Untimed warm-up runs (the first run builds pipelines).")
+    var warmup = 2
+
+    @Flag(name: .long, help: "Skip the single run of the CPU reference implementation.")
+    var skipCPUReference = false
+
+    @Flag(name: .long, help: "Print one JSON object per line instead of a table.")
+    var json = false
+}
+
+/// Wall-clock milliseconds of `body`, median of `runs` after `warmup` untimed runs.
+func medianMilliseconds(runs: Int, warmup: Int, _ body: () throws -> Void) rethrows -> Double {
+    for _ in 0..<warmup { try body() }
+    var times: [Double] = []
+    for _ in 0..<max(runs, 1) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try body()
+        times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+    }
+    times.sort()
+    return times[times.count / 2]
+}
+
+/// Known fp32 peaks (TFLOP/s) and memory bandwidths (GB/s) by device name, from vendor data sheets.
+func devicePeak(_ name: String) -> (tflops: Double, gbps: Double)? {
+    let lower = name.lowercased()
+    if lower.contains("h200") { return (66.9, 4800) }
+    if lower.contains("h100") { return lower.contains("pcie") ? (51.2, 2039) : (66.9, 3352) }
+    if lower.contains("a100") { return (19.5, lower.contains("80gb") ? 2039 : 1555) }
+    return nil
+}
+
+/// Writes rows as an aligned text table or as JSON lines.
+struct Report {
+    let json: Bool
+    private var rows: [[String: Any]] = []
+
+    init(json: Bool) { self.json = json }
+
+    mutating func add(_ row: [String: Any]) {
+        if json {
+            let data = (try? JSONSerialization.data(withJSONObject: row, options: [.sortedKeys])) ?? Data()
+            print(String(decoding: data, as: UTF8.self))
+            fflush(stdout)
+        }
+        rows.append(row)
+    }
+
+    func printTable(columns: [(key: String, title: String)]) {
+        guard !json else { return }
+        let cells = rows.map { row in columns.map { format(row[$0.key]) } }
+        let widths = columns.indices.map { i in max(columns[i].title.count, cells.map { $0[i].count }.max() ?? 0) }
+        let line = { (values: [String]) in
+            zip(values, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }.joined(separator: "  ")
+        }
+        print(line(columns.map(\.title)))
+        cells.forEach { print(line($0)) }
+    }
+
+    private func format(_ value: Any?) -> String {
+        switch value {
+        case let double as Double: return double >= 100 ? String(format: "%.0f", double) : String(format: "%.2f", double)
+        case let value?: return "\(value)"
+        case nil: return "-"
+        }
+    }
+}
+
+/// Status lines for long benchmarks, on stderr so stdout stays machine-readable.
+func progress(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,108 @@
+import Kernels
+
+/// The shapes SegVol runs at the published size (S = 32x256x256, E = 768, 2048 tokens).
+extension KernelCase {
+    static var all: [KernelCase] {
+        gemms + [
+            attention(heads: 12, queries: 2048, keys: 2048, headDim: 64, note: "ViT self-attention"),
+            attention(heads: 8, queries: 7, keys: 2048, headDim: 48, note: "decoder token-to-image"),
+            attention(heads: 8, queries: 2048, keys: 7, headDim: 48, note: "decoder image-to-token"),
+            layerNorm,
+            patchEmbedding,
+            convTranspose,
+            trilinear,
+        ]
+    }
+
+    static var gemms: [KernelCase] {
+        [(2048, 2304, 768, "ViT qkv"), (2048, 3072, 768, "ViT MLP up"), (2048, 768, 3072, "ViT MLP down")].map { m, n, k, note in
+            let shape = GemmShape(m: m, n: n, k: k)
+            return KernelCase(
+                name: "gemm", shape: "\(m)x\(n)x\(k)", flops: shape.flops,
+                extra: ["m": m, "n": n, "k": k, "note": note], variants: GemmBenchVariants.variants,
+                make: { backend in
+                    let a = try random(backend, m * k, seed: 1).reshaped([m, k])
+                    let b = try random(backend, n * k, seed: 2).reshaped([n, k])
+                    let bias = try random(backend, n, seed: 3)
+                    let out = try backend.empty(shape: [m, n])
+                    return { try backend.gemm(a, b, bias: bias, residual: nil, out: out, shape) }
+                })
+        }
+    }
+
+    static func attention(heads: Int, queries: Int, keys: Int, headDim: Int, note: String) -> KernelCase {
+        let shape = AttentionShape(batch: 1, heads: heads, queries: queries, keys: keys, headDim: headDim)
+        let width = heads * headDim
+        return KernelCase(
+            name: "attention", shape: "\(heads)x\(queries)x\(keys)x\(headDim)", flops: shape.flops,
+            extra: ["heads": heads, "queries": queries, "keys": keys, "head_dim": headDim, "note": note],
+            make: { backend in
+                let q = try random(backend, queries * width, seed: 4)
+                let k = try random(backend, keys * width, seed: 5)
+                let v = try random(backend, keys * width, seed: 6)
+                let out = try backend.empty(shape: [queries, width])
+                return {
+                    try backend.attention(q: .packed(q, rows: queries, heads: heads, headDim: headDim),
+                                          k: .packed(k, rows: keys, heads: heads, headDim: headDim),
+                                          v: .packed(v, rows: keys, heads: heads, headDim: headDim),
+                                          out: .packed(out, rows: queries, heads: heads, headDim: headDim), shape)
+                }
+            })
+    }
+
+    static var layerNorm: KernelCase {
+        let rows = 2048, dim = 768
+        return KernelCase(
+            name: "layernorm", shape: "\(rows)x\(dim)", bytes: Double(2 * rows * dim * 4),
+            make: { backend in
+                let x = try random(backend, rows * dim, seed: 7)
+                let w = try random(backend, dim, seed: 8), b = try random(backend, dim, seed: 9)
+                let out = try backend.empty(shape: [rows, dim])
+                return { try backend.layerNorm(x, weight: w, bias: b, out: out, rows: rows, dim: dim, eps: 1e-5) }
+            })
+    }
+
+    static var patchEmbedding: KernelCase {
+        let shape = ConvShape(inChannels: 1, outChannels: 768, inSize: [32, 256, 256], kernel: [4, 16, 16], stride: [4, 16, 16])
+        return KernelCase(
+            name: "conv3d", shape: "1x32x256x256->768 k=s=4x16x16", flops: 2 * 2048 * 1024 * 768,
+            extra: ["note": "patch embedding"],
+            make: { backend in
+                let x = try random(backend, 32 * 256 * 256, seed: 10)
+                let w = try random(backend, 768 * 1024, seed: 11).reshaped([768, 1, 4, 16, 16])
+                let b = try random(backend, 768, seed: 12)
+                let out = try backend.empty(shape: [1, 768, 8, 16, 16])
+                return { try backend.conv3d(x, weight: w, bias: b, out: out, shape) }
+            })
+    }
+
+    static var convTranspose: KernelCase {
+        let shape = ConvShape(inChannels: 768, outChannels: 192, inSize: [8, 16, 16], kernel: [2, 2, 2], stride: [2, 2, 2])
+        return KernelCase(
+            name: "conv_transpose3d", shape: "768x8x16x16->192 k=s=2", flops: 2 * 768 * 192 * 8 * 2048,
+            extra: ["note": "decoder upscaling"],
+            make: { backend in
+                let x = try random(backend, 768 * 2048, seed: 13)
+                let w = try random(backend, 768 * 192 * 8, seed: 14).reshaped([768, 192, 2, 2, 2])
+                let b = try random(backend, 192, seed: 15)
+                let out = try backend.empty(shape: [1, 192, 16, 32, 32])
+                return { try backend.convTranspose3d(x, weight: w, bias: b, out: out, shape) }
+            })
+    }
+
+    static var trilinear: KernelCase {
+        let inSize = [32, 64, 64], outSize = [32, 256, 256]
+        return KernelCase(
+            name: "resize3d", shape: "32x64x64->32x256x256 trilinear", bytes: Double((32 * 64 * 64 + 32 * 256 * 256) * 4),
+            make: { backend in
+                let x = try random(backend, 32 * 64 * 64, seed: 16)
+                let out = try backend.empty(shape: outSize)
+                return { try backend.resize3d(x, out: out, channels: 1, inSize: inSize, outSize: outSize, mode: .trilinear(alignCorners: false)) }
+            })
+    }
+}
+
+/// GEMM variants to force in benchmarks (filled in with the kernel's variant list).
+enum GemmBenchVariants {
+    static func variants(_ backend: VulkanBackend) -> [KernelVariant] { [.automatic] }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import Kernels
+import Model
+
+/// `segvol bench model`: the published-size model with seeded random weights (no download).
+struct ModelBenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "model",
+        abstract: "Time the image encoder and one zoom-out forward (text + box) at the published size, random weights.",
+        discussion: "The published PyTorch code takes about 7.6 s per zoom-out forward on a 2-core CPU machine.")
+
+    @OptionGroup var options: BenchOptions
+
+    @Option(name: .long, help: "A model-config.json with other sizes (default: the published sizes).")
+    var modelConfig: String?
+
+    /// Token ids of "A computerized tomography of a liver." (CLIP BPE), so no tokenizer files are needed.
+    static let liverTokens: [Int32] = [49406, 320, 11639, 704, 7690, 999, 22399, 539, 320, 12639, 269, 49407]
+
+    func run() throws {
+        reportingErrors {
+            var config = SegVolConfig()
+            if let modelConfig {
+                config = try JSONDecoder().decode(SegVolConfig.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
+            }
+            var report = Report(json: options.json)
+            let gpu = try VulkanBackend(selector: options.device)
+            progress("building the model with random weights on \(gpu.deviceName)")
+            try measure(on: gpu, config: config, runs: options.runs, warmup: options.warmup, report: &report)
+            if !options.skipCPUReference {
+                progress("running the CPU reference once (slow)")
+                try measure(on: CPUBackend(), config: config, runs: 1, warmup: 0, report: &report)
+            }
+            if !options.json {
+                print("model: spatial size \(config.spatialSize), embed \(config.embedDim), \(config.vitLayers) ViT layers; published PyTorch on 2 CPU cores: about 7600 ms per forward")
+            }
+            report.printTable(columns: [("stage", "stage"), ("backend", "backend"), ("device", "device"), ("ms", "ms")])
+        }
+    }
+
+    private func measure(on backend: Backend, config: SegVolConfig, runs: Int, warmup: Int, report: inout Report) throws {
+        let weights = try ModelWeights(randomWithSeed: 42, config: config, backend: backend)
+        let model = try SegVolModel(config: config, weights: weights, tokenizer: nil, backend: backend)
+        var state: UInt64 = 7
+        let voxels = (0..<config.spatialVolume).map { _ -> Float in
+            state = state &* 6364136223846793005 &+ 1442695040888963407
+            return Float(state >> 40) / Float(1 << 24)
+        }
+        let volume = try backend.tensor(voxels, shape: [1, 1] + config.spatialSize, dtype: .float32)
+        let s = config.spatialSize.map(Float.init)
+        let prompt = Prompt(text: "liver", box: [s[0] / 8, s[1] / 4, s[2] / 4, s[0] * 5 / 8, s[1] * 3 / 4, s[2] * 3 / 4])
+
+        let encoder = try medianMilliseconds(runs: runs, warmup: warmup) {
+            _ = try model.encodeImage(volume)
+            try backend.synchronize()
+        }
+        report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "ms": encoder])
+        let forward = try medianMilliseconds(runs: runs, warmup: warmup) {
+            let tokens = try model.encodeImage(volume)
+            let text = try model.encodeText(tokenIDs: [Self.liverTokens])
+            let lowRes = try model.decode(image: tokens, prompts: [prompt], text: text)
+            let logits = try backend.empty(shape: [1] + config.spatialSize)
+            try backend.resize3d(lowRes, out: logits, channels: 1, inSize: config.lowResSize, outSize: config.spatialSize,
+                                 mode: .trilinear(alignCorners: false))
+            try backend.synchronize()
+        }
+        report.add(["stage": "forward", "backend": backend.kind, "device": backend.deviceName, "ms": forward])
+    }
+}
