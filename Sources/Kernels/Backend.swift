@@ -59,6 +59,12 @@ public protocol Backend: AnyObject {
     /// Permutes the axes of a tensor of `shape` (at most 5 axes): out axis i is input axis permutation[i].
     func permute(_ x: Tensor, out: Tensor, shape: [Int], permutation: [Int]) throws
 
+    /// Copies (or adds, with `accumulate`) the box of `extent` voxels at `sourceOrigin` of a (D, H, W) volume to
+    /// `destinationOrigin` of another. Source voxels outside the source read as 0 (origins may be negative);
+    /// destination voxels outside the destination are skipped. Window extraction and write-back use it.
+    func copyBox(_ source: Tensor, size sourceSize: [Int], origin sourceOrigin: [Int], to destination: Tensor,
+                 size destinationSize: [Int], origin destinationOrigin: [Int], extent: [Int], accumulate: Bool) throws
+
     // MARK: Reductions
     /// Reduces all of `x` to out[0] (a 1-element tensor). Variance is the population variance.
     func reduce(_ op: ReduceOp, _ x: Tensor, out: Tensor) throws
