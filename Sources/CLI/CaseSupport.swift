@@ -1,0 +1,96 @@
+import Foundation
+import Kernels
+import Model
+import Volume
+
+/// Reads a CT and runs the published preprocessing; every failure is a one-line error.
+struct LoadedCase {
+    let image: NIfTIImage
+    let volume: PreprocessedVolume
+    let geometry: CaseGeometry
+
+    init(url: URL, spatialSize: [Int]) throws {
+        guard FileManager.default.fileExists(atPath: url.path) else { throw PipelineError("\(url.path): no such file") }
+        image = try NIfTI.read(url)
+        do {
+            volume = try Preprocessing.run(stored: image.data, dims: image.header.dims, spatialSize: spatialSize)
+        } catch {
+            throw PipelineError("\(url.path): \(error)")
+        }
+        geometry = CaseGeometry(storedDims: image.header.dims, volume: volume, spatialSize: spatialSize)
+    }
+
+    /// Volume of one voxel in millilitres, from the affine.
+    var voxelMillilitres: Double {
+        let a = image.header.affine
+        let det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
+            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
+        return abs(det) / 1000
+    }
+}
+
+/// The backend the user asked for: the CPU reference with --cpu, else a Vulkan device.
+func makeBackend(_ options: DeviceOptions) throws -> Backend {
+    options.cpu ? CPUBackend() : try VulkanBackend(selector: options.device)
+}
+
+/// Progress lines on stderr when it is a terminal, unless --quiet.
+func progressReporter(quiet: Bool) -> ((String) -> Void)? {
+    guard !quiet, isatty(STDERR_FILENO) != 0 else { return nil }
+    return { message in FileHandle.standardError.write(Data("\u{1B}[2K\r\(message)".utf8)) }
+}
+
+/// Outputs are written under temporary names and renamed into place only when all of them are written,
+/// so a failed run leaves nothing half-written beside the inputs.
+final class OutputSet {
+    private var staged: [(temporary: URL, final: URL)] = []
+    let overwrite: Bool
+
+    init(overwrite: Bool) { self.overwrite = overwrite }
+
+    /// Checks a planned output before any work starts.
+    func plan(_ url: URL) throws {
+        if !overwrite && FileManager.default.fileExists(atPath: url.path) {
+            throw PipelineError("\(url.path) exists; pass --overwrite to replace it")
+        }
+        let folder = url.deletingLastPathComponent()
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw PipelineError("cannot write \(url.path): folder \(folder.path) does not exist")
+        }
+    }
+
+    /// A temporary path beside `url` keeping its extension (so .nii.gz is still compressed).
+    func stage(_ url: URL) -> URL {
+        let name = url.lastPathComponent
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(name).partial-\(getpid())-\(staged.count)-" + name)
+        staged.append((temporary, url))
+        return temporary
+    }
+
+    func commit() throws {
+        for (temporary, final) in staged {
+            if FileManager.default.fileExists(atPath: final.path) { try FileManager.default.removeItem(at: final) }
+            try FileManager.default.moveItem(at: temporary, to: final)
+        }
+        staged = []
+    }
+
+    func discard() {
+        for (temporary, _) in staged { try? FileManager.default.removeItem(at: temporary) }
+        staged = []
+    }
+}
+
+/// "a,b,c" as integers or numbers, with a clear error naming the option.
+func parseNumbers(_ text: String, count: Int, option: String) throws -> [Double] {
+    let parts = text.split(separator: ",").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+    guard parts.count == count, parts.allSatisfy({ $0 != nil }) else {
+        throw PipelineError("\(option) \(text): expected \(count) comma-separated numbers")
+    }
+    return parts.map { $0! }
+}
+
+func fileName(for category: String) -> String {
+    category.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "/", with: "_")
+}
