@@ -22,10 +22,7 @@ struct LoadedCase {
 
     /// Volume of one voxel in millilitres, from the affine.
     var voxelMillilitres: Double {
-        let a = image.header.affine
-        let det = a[0][0] * (a[1][1] * a[2][2] - a[1][2] * a[2][1]) - a[0][1] * (a[1][0] * a[2][2] - a[1][2] * a[2][0])
-            + a[0][2] * (a[1][0] * a[2][1] - a[1][1] * a[2][0])
-        return abs(det) / 1000
+        abs(determinant3(image.header.affine)) / 1000
     }
 }
 
@@ -93,4 +90,10 @@ func parseNumbers(_ text: String, count: Int, option: String) throws -> [Double]
 
 func fileName(for category: String) -> String {
     category.replacingOccurrences(of: " ", with: "_").replacingOccurrences(of: "/", with: "_")
+}
+
+/// Determinant of the upper-left 3x3 block of a matrix.
+func determinant3(_ m: [[Double]]) -> Double {
+    m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }

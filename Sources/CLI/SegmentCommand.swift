@@ -239,17 +239,13 @@ struct SegmentCommand: ParsableCommand {
 /// Voxel coordinates of a RAS point through the inverse of a 4x4 affine.
 func invertAffine(_ a: [[Double]], _ p: [Double]) throws -> [Double] {
     let m = (0..<3).map { r in (0..<3).map { a[r][$0] } }
-    let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
-        + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
+    let det = determinant3(m)
     guard abs(det) > 1e-12 else { throw PipelineError("the image's affine is singular; use voxel indices") }
     let b = (0..<3).map { p[$0] - a[$0][3] }
     // Cramer's rule.
     return (0..<3).map { column in
         var replaced = m
         for r in 0..<3 { replaced[r][column] = b[r] }
-        let d = replaced[0][0] * (replaced[1][1] * replaced[2][2] - replaced[1][2] * replaced[2][1])
-            - replaced[0][1] * (replaced[1][0] * replaced[2][2] - replaced[1][2] * replaced[2][0])
-            + replaced[0][2] * (replaced[1][0] * replaced[2][1] - replaced[1][1] * replaced[2][0])
-        return d / det
+        return determinant3(replaced) / det
     }
 }
