@@ -3,11 +3,32 @@
 // Each invocation folds 16 items (strided by 256, so lanes read contiguously), then a shared-memory tree.
 // OP (ReduceOp): 0 min, 1 max, 2 sum, 3 mean, 4 variance. Variance items are (count, mean, M2) triples
 // (the count stored as uint bits) of values shifted by origin[0] (x's first element), combined by Chan et
-// al.'s rule: means of shifted values are rounded relative to the spread, not to an offset like +1000.
+// al.'s rule: means of shifted values are rounded relative to the spread, not to an offset like +1000,
+// and no sum of squares is ever subtracted from another.
 // PARTIAL: x holds the previous pass's items, not raw elements. FINAL: one group writes the answer to y[0].
+// VEC4: raw elements read 4 at a time (an item is a vec4; the element count is a multiple of 4).
 layout(local_size_x = 256) in;
 #include "common.glsl"
+#if OP == 0
+#define COMBINE(a, b) min(a, b)
+#elif OP == 1
+#define COMBINE(a, b) max(a, b)
+#else
+#define COMBINE(a, b) ((a) + (b))
+#endif
+#ifdef VEC4
+#define T vec4
+#define WIDTH 4u
+layout(std430, binding = 0) readonly buffer X { vec4 x[]; };
+float sumOf(vec4 v) { return dot(v, vec4(1.0)); }
+float fold(vec4 v) { return COMBINE(COMBINE(v.x, v.y), COMBINE(v.z, v.w)); }
+#else
+#define T float
+#define WIDTH 1u
 layout(std430, binding = 0) readonly buffer X { float x[]; };
+float sumOf(float v) { return v; }
+float fold(float v) { return v; }
+#endif
 layout(std430, binding = 1) writeonly buffer Y { float y[]; };
 layout(std430, binding = 2) readonly buffer Origin { float origin[]; };
 layout(push_constant) uniform Params { uint count; uint groups; uint outOffset; uint total; } p;
@@ -31,16 +52,6 @@ void combine(inout uint na, inout float ma, inout float m2a, uint nb, float mb, 
 }
 #else
 shared float partial[256];
-
-float combine(float a, float b) {
-#if OP == 0
-    return min(a, b);
-#elif OP == 1
-    return max(a, b);
-#else
-    return a + b;
-#endif
-}
 #endif
 
 void main() {
@@ -58,14 +69,17 @@ void main() {
         if (i < p.count) combine(n, mean, m2, floatBitsToUint(x[3u * i]), x[3u * i + 1u], x[3u * i + 2u]);
     }
 #else
-    // Sums shifted by this invocation's first value stay small, so M2 = S2 - S1²/n does not cancel badly.
-    float shift = first < p.count ? x[first] : 0.0;
-    float s1 = 0.0, s2 = 0.0;
+    // Each item joins as its own (count, mean, M2): no running sums of squares that could cancel.
+    float shift = origin[0];
     for (uint k = 0u; k < PER_INVOCATION; k++) {
         uint i = first + k * 256u;
-        if (i < p.count) { float d = x[i] - shift; s1 += d; s2 += d * d; n++; }
+        if (i < p.count) {
+            T v = x[i] - shift;
+            float itemMean = sumOf(v) / float(WIDTH);
+            T deviation = v - itemMean;
+            combine(n, mean, m2, WIDTH, itemMean, sumOf(deviation * deviation));
+        }
     }
-    if (n > 0u) { mean = (shift - origin[0]) + s1 / float(n); m2 = max(s2 - s1 * s1 / float(n), 0.0); }
 #endif
     sCount[lid] = n; sMean[lid] = mean; sM2[lid] = m2;
     for (uint stride = 128u; stride > 0u; stride >>= 1u) {
@@ -88,19 +102,20 @@ void main() {
 #else
     // The group's first item is in range, so it seeds min and max; sums start from 0.
 #if OP <= 1
-    float acc = x[group * 256u * PER_INVOCATION];
+    T acc4 = x[group * 256u * PER_INVOCATION];
 #else
-    float acc = 0.0;
+    T acc4 = T(0.0);
 #endif
     for (uint k = 0u; k < PER_INVOCATION; k++) {
         uint i = first + k * 256u;
-        if (i < p.count) acc = combine(acc, x[i]);
+        if (i < p.count) acc4 = COMBINE(acc4, x[i]);
     }
+    float acc = fold(acc4);
     partial[lid] = acc;
     for (uint stride = 128u; stride > 0u; stride >>= 1u) {
         barrier();
         if (lid < stride) {
-            acc = combine(acc, partial[lid + stride]);
+            acc = COMBINE(acc, partial[lid + stride]);
             partial[lid] = acc;
         }
     }

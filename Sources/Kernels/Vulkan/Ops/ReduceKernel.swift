@@ -1,7 +1,8 @@
 import VulkanRuntime
 
 /// `reduce.comp`: passes of 4096 items per work group until one group is left, which writes out[0].
-/// The first pass reads x in binding-sized chunks; later passes ping-pong between two scratch buffers.
+/// The first pass reads x in binding-sized chunks (as vec4s when the count allows); later passes ping-pong
+/// between two scratch buffers.
 struct ReduceKernel {
     static let localSize = 256
     static let itemsPerGroup = 4096
@@ -17,7 +18,9 @@ struct ReduceKernel {
 
         // x's first element: the shift of the variance's shifted sums (unused by the other ops).
         let origin = backend.binding(x, .read, count: 1)
-        var items = x.count
+        // Raw elements are read as vec4 items when they come in whole fours.
+        let width = x.count % 4 == 0 ? 4 : 1
+        var items = x.count / width
         var pass = 0
         var source: BufferBinding?
         var scratch: [GPUBuffer] = []
@@ -33,7 +36,8 @@ struct ReduceKernel {
                 target = BufferBinding(scratch[pass % 2], range: groups * itemSize * 4, access: .write)
             }
             let partial = pass > 0
-            let defines = [op] + (partial ? [("PARTIAL", "1")] : []) + (final ? [("FINAL", "1")] : [])
+            let defines = [op] + (partial ? [("PARTIAL", "1")] : width == 4 ? [("VEC4", "1")] : [])
+                + (final ? [("FINAL", "1")] : [])
             let pipeline = try backend.pipeline("reduce", defines: defines, bindings: 3)
             if let source {
                 try backend.recorder.dispatch(pipeline, bindings: [source, target, origin],
@@ -41,13 +45,14 @@ struct ReduceKernel {
                                               groups: backend.grid(groups * localSize, localSize: localSize))
             } else {
                 // Raw elements: chunks of whole groups, each writing its own range of partial results.
-                let chunk = backend.maxBindingElements() / itemsPerGroup * itemsPerGroup
+                let groupElements = itemsPerGroup * width
+                let chunk = backend.maxBindingElements() / groupElements * groupElements
                 var start = 0
-                while start < items {
-                    let n = min(chunk, items - start)
-                    let chunkGroups = groupsFor(n)
+                while start < x.count {
+                    let n = min(chunk, x.count - start)
+                    let chunkGroups = groupsFor(n / width)
                     try backend.recorder.dispatch(pipeline, bindings: [backend.binding(x, .read, offset: start, count: n), target, origin],
-                                                  push: [n.word, chunkGroups.word, (start / itemsPerGroup).word, x.count.word],
+                                                  push: [(n / width).word, chunkGroups.word, (start / groupElements).word, x.count.word],
                                                   groups: backend.grid(chunkGroups * localSize, localSize: localSize))
                     start += n
                 }
