@@ -7,7 +7,14 @@
 //   (desktop GPUs); without it each invocation copies directly and the caches absorb the tile (lavapipe).
 // WINDOWS 4: input and output are each bound as up to 4 windows of 2^windowShift elements, for tensors
 // larger than one binding; WINDOWS 1 binds them whole.
-layout(local_size_x = 256) in;
+// The direct tile copy gives each invocation 16 elements (64 invocations), amortising lavapipe's
+// per-invocation cost; the shared-memory tile keeps 256 invocations.
+#if defined(TILED) && !defined(SHARED_TILE)
+#define INVOCATIONS 64u
+#else
+#define INVOCATIONS 256u
+#endif
+layout(local_size_x = INVOCATIONS) in;
 #include "common.glsl"
 
 #if WINDOWS == 1
@@ -93,7 +100,7 @@ void main() {
         if (a < p.sizeA && b < p.sizeB) store(outBase + b * p.outStrideB + a, tile[lx][ly + j]);
     }
 #else
-    for (uint j = 0u; j < 32u; j += 8u) {
+    for (uint j = 0u; j < 32u; j += INVOCATIONS / 32u) {
         uint a = a0 + lx, b = b0 + ly + j;
         if (a < p.sizeA && b < p.sizeB) store(outBase + b * p.outStrideB + a, load(inBase + a * p.inStrideA + b));
     }

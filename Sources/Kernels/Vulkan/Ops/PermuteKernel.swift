@@ -80,7 +80,7 @@ struct PermuteKernel {
             let count = tilesA * tilesB * n.reduce(1, *)
             push = [windowShift.word, count.word, outSizes[r - 1].word, outSizes[b].word, inStrides[perm[r - 1]].word,
                     outStrides[b].word, tilesA.word, tilesB.word] + n.map(\.word) + sIn.map(\.word) + sOut.map(\.word)
-            groups = backend.grid(count * localSize, localSize: localSize)
+            groups = backend.grid(count, localSize: 1)
             defines.append(("TILED", "1"))
             if sharedTile { defines.append(("SHARED_TILE", "1")) }
         }
