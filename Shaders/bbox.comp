@@ -2,7 +2,12 @@
 // Bounding box of x > threshold. box holds six running minima (d0, h0, w0, -d1, -h1, -w1), initialised to
 // INT_MAX, so one atomic kind serves both ends. A work group scans 4 rows (h) of one depth slice, 64 lanes
 // per row, reduces in shared memory, and issues at most six global atomics.
+// SUBGROUP: lanes first combine their finds with subgroup min/max, so one lane per subgroup (not every
+// lane) does the shared atomics.
 // FINISH: one invocation turns box into floats in out, all -1 when nothing was found.
+#ifdef SUBGROUP
+#extension GL_KHR_shader_subgroup_arithmetic : require
+#endif
 layout(local_size_x = 256) in;
 #include "common.glsl"
 
@@ -31,18 +36,25 @@ void main() {
     uint lane = lid & 63u;
     uint h = gl_WorkGroupID.x * 4u + (lid >> 6u);
     uint slice = gl_WorkGroupID.y;
+    int lo = 0x7fffffff, hi = -1;
     if (h < p.height) {
         uint row = p.base + (slice * p.height + h) * p.width;
-        int lo = 0x7fffffff, hi = -1;
         for (uint w = lane; w < p.width; w += 64u) {
             if (x[row + w] > p.threshold) { lo = min(lo, int(w)); hi = int(w); }
         }
-        if (hi >= 0) {
-            atomicMin(found[0], int(h));
-            atomicMin(found[1], lo);
-            atomicMin(found[2], -int(h));
-            atomicMin(found[3], -hi);
-        }
+    }
+    // Minima of (h, w, -h, -w) over what this lane found; INT_MAX when nothing.
+    ivec4 mins = hi >= 0 ? ivec4(int(h), lo, -int(h), -hi) : ivec4(0x7fffffff);
+#ifdef SUBGROUP
+    mins = subgroupMin(mins);
+    if (subgroupElect() && mins.x != 0x7fffffff) {
+#else
+    if (mins.x != 0x7fffffff) {
+#endif
+        atomicMin(found[0], mins.x);
+        atomicMin(found[1], mins.y);
+        atomicMin(found[2], mins.z);
+        atomicMin(found[3], mins.w);
     }
     barrier();
     if (lid == 0u && found[0] != 0x7fffffff) {

@@ -104,7 +104,12 @@ final class ReductionTests: XCTestCase {
             }
             for (name, volume) in volumes {
                 let expected = try box(cpu, volume, size)
-                XCTAssertEqual(try box(gpu, volume, size), expected, "bbox \(size) \(name): exact")
+                for subgroupReduce in [false, true] where !subgroupReduce || gpu.device.info.subgroupArithmetic {
+                    let x = try gpu.tensor(volume, shape: size, dtype: .float32)
+                    let out = try gpu.empty(shape: [6])
+                    try gpu.boundingBox(x, size: size, threshold: 0, out: out, subgroupReduce: subgroupReduce)
+                    XCTAssertEqual(try gpu.read(out), expected, "bbox \(size) \(name), subgroups \(subgroupReduce): exact")
+                }
             }
         }
     }

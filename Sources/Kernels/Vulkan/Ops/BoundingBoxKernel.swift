@@ -8,7 +8,8 @@ struct BoundingBoxKernel {
     /// Chunk bindings start on this element boundary, which satisfies any storage-buffer offset alignment.
     static let alignment = 1024
 
-    static func record(_ backend: VulkanBackend, _ x: Tensor, size: [Int], threshold: Float, out: Tensor) throws {
+    static func record(_ backend: VulkanBackend, _ x: Tensor, size: [Int], threshold: Float, out: Tensor,
+                       subgroupReduce: Bool) throws {
         try validateBoundingBox(x, size: size, out: out)
         try require(x.dtype == .float32 && out.dtype == .float32, "boundingBox: only fp32 tensors")
         let (depth, height, width) = (size[0], size[1], size[2])
@@ -20,7 +21,8 @@ struct BoundingBoxKernel {
 
         let box = try backend.device.makeBuffer(bytes: 6 * 4)
         try backend.recorder.fill(box, bytes: 6 * 4, pattern: UInt32(Int32.max))
-        let scan = try backend.pipeline("bbox", bindings: 2)
+        try require(!subgroupReduce || backend.device.info.subgroupArithmetic, "boundingBox: no subgroup arithmetic on this device")
+        let scan = try backend.pipeline("bbox", defines: subgroupReduce ? [("SUBGROUP", "1")] : [], bindings: 2)
         var first = 0
         while first < depth {
             let slices = min(maxSlices, depth - first)
@@ -42,6 +44,11 @@ struct BoundingBoxKernel {
 
 extension VulkanBackend {
     public func boundingBox(_ x: Tensor, size: [Int], threshold: Float, out: Tensor) throws {
-        try BoundingBoxKernel.record(self, x, size: size, threshold: threshold, out: out)
+        try boundingBox(x, size: size, threshold: threshold, out: out, subgroupReduce: device.info.subgroupArithmetic)
+    }
+
+    /// `boundingBox` with the group reduction chosen by the caller, so tests check both variants.
+    public func boundingBox(_ x: Tensor, size: [Int], threshold: Float, out: Tensor, subgroupReduce: Bool) throws {
+        try BoundingBoxKernel.record(self, x, size: size, threshold: threshold, out: out, subgroupReduce: subgroupReduce)
     }
 }
