@@ -14,9 +14,9 @@ struct ReduceKernel {
         // Variance passes carry (count, mean, M2) per item.
         let itemSize = op == .variance ? 3 : 1
         let groupsFor = { (items: Int) in (items + itemsPerGroup - 1) / itemsPerGroup }
-        let op = ("OP", "\(op.rawValue)")
+        let opDefine = ("OP", "\(op.rawValue)")
 
-        // x's first element: the shift of the variance's shifted sums (unused by the other ops).
+        // x's first element: the variance subtracts it from every value (the other ops ignore it).
         let origin = backend.binding(x, .read, count: 1)
         // Raw elements are read as vec4 items when they come in whole fours.
         let width = x.count % 4 == 0 ? 4 : 1
@@ -36,7 +36,7 @@ struct ReduceKernel {
                 target = BufferBinding(scratch[pass % 2], range: groups * itemSize * 4, access: .write)
             }
             let partial = pass > 0
-            let defines = [op] + (partial ? [("PARTIAL", "1")] : width == 4 ? [("VEC4", "1")] : [])
+            let defines = [opDefine] + (partial ? [("PARTIAL", "1")] : width == 4 ? [("VEC4", "1")] : [])
                 + (final ? [("FINAL", "1")] : [])
             let pipeline = try backend.pipeline("reduce", defines: defines, bindings: 3)
             if let source {
