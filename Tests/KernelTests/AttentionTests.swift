@@ -6,7 +6,8 @@ import XCTest
 final class AttentionTests: XCTestCase {
     let cpu = CPUBackend()
     // Online softmax (exp2, rescaled partial sums) and a different summation order than the reference:
-    // observed errors are around 1e-7 of max |ref|; 1e-5 leaves room without hiding indexing bugs.
+    // observed errors up to 2e-6 of max |ref| (7 queries x 2053 keys); 1e-5 leaves room without hiding
+    // indexing bugs (a wrong key or value row gives errors of order 1).
     let tolerance: Float = 1e-5
 
     /// One test case: sizes plus how Q, K, V and out are laid out.
