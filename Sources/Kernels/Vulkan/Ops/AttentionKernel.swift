@@ -1,11 +1,12 @@
 import VulkanRuntime
 
-/// `attention.comp`: fused attention with an online softmax; one work group covers a block of queries of
-/// one (head, batch) and loops over all keys. Two variants of the same shader:
-/// - `.registers` (lavapipe): no shared memory or barriers; each invocation keeps several query rows in
-///   registers so every K/V element read (a broadcast load there) feeds several FMAs.
-/// - `.sharedTiles` (desktop GPUs, FlashAttention-2 style): the work group stages blocks of K and V rows in
-///   shared memory and each invocation owns one query row.
+/// Fused attention with an online softmax; one work group covers a block of queries of one (head, batch)
+/// and loops over all keys. Two shaders:
+/// - `.registers`, `attention_registers.comp` (lavapipe): no shared memory or barriers; each lane loads one
+///   key's K/V row of a subgroup-wide block and subgroupBroadcast shares it, each invocation keeps two query
+///   rows in registers.
+/// - `.sharedTiles`, `attention_tiled.comp` (desktop GPUs, FlashAttention-2 style): the work group stages
+///   blocks of K and V rows in shared memory and each invocation owns one query row.
 public struct AttentionKernel {
     public enum Variant: Sendable { case registers, sharedTiles }
 
