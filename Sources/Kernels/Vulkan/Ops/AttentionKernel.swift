@@ -1,6 +1,117 @@
+import VulkanRuntime
+
+/// Fused attention with an online softmax; one work group covers a block of queries of one (head, batch)
+/// and loops over all keys. Two shaders:
+/// - `.registers`, `attention_registers.comp` (lavapipe): no shared memory or barriers; each lane loads one
+///   key's K/V row of a subgroup-wide block and subgroupBroadcast shares it, each invocation keeps two query
+///   rows in registers.
+/// - `.sharedTiles`, `attention_tiled.comp` (desktop GPUs, FlashAttention-2 style): the work group stages
+///   blocks of K and V rows in shared memory and each invocation owns one query row.
+public struct AttentionKernel {
+    public enum Variant: Sendable { case registers, sharedTiles }
+
+    /// Overrides the device-based choice (tests run both variants on one device); nil selects by device.
+    nonisolated(unsafe) public static var forcedVariant: Variant?
+
+    static let maxHeadDim = 128
+
+    /// The compile-time configuration of one pipeline.
+    struct Config {
+        var localSize: Int, rows: Int, sharedKeys: Int
+
+        var queriesPerGroup: Int { localSize * rows }
+    }
+
+    static func variant(for device: DeviceInfo) -> Variant {
+        forcedVariant ?? (device.kind == .cpu ? .registers : .sharedTiles)
+    }
+
+    static func config(_ variant: Variant, headDim: Int, device: DeviceInfo) -> Config {
+        switch variant {
+        case .registers:
+            // Two query rows per invocation halve the K/V loads per FMA; wider heads would spill too much.
+            return Config(localSize: 16, rows: headDim <= 64 ? 2 : 1, sharedKeys: 0)
+        case .sharedTiles:
+            // K and V tiles of vec4 rows take 32·keys·⌈headDim/4⌉ bytes; at most 64 keys, a multiple of 4.
+            let fitting = Int(device.maxComputeSharedMemorySize) / (32 * ((headDim + 3) / 4))
+            return Config(localSize: 64, rows: 1, sharedKeys: max(4, min(64, fitting / 4 * 4)))
+        }
+    }
+
+    static func record(_ backend: VulkanBackend, q: AttentionOperand, k: AttentionOperand, v: AttentionOperand,
+                       out: AttentionOperand, _ shape: AttentionShape) throws {
+        try validateAttention(q: q, k: k, v: v, out: out, shape)
+        try require(shape.headDim <= maxHeadDim, "attention: head dim \(shape.headDim) exceeds \(maxHeadDim)")
+        for operand in [q, k, v, out] {
+            try require(operand.tensor.dtype == .float32, "attention: operands must be fp32")
+        }
+        let info = backend.device.info
+        let variant = variant(for: info)
+        let config = config(variant, headDim: shape.headDim, device: info)
+        let pipeline: ComputePipeline
+        switch variant {
+        case .registers:
+            // vec4 loads need every row start on a multiple of 4 elements.
+            let strides = [q, k, v].flatMap { [$0.offset, $0.rowStride, $0.headStride, $0.batchStride] } + [shape.headDim]
+            let vec4 = strides.allSatisfy { $0 % 4 == 0 }
+            pipeline = try backend.pipeline("attention_registers", defines: [
+                ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
+                ("SUBGROUP", "\(info.subgroupSize)"), ("VEC4", vec4 ? "1" : "0"),
+            ], bindings: 4)
+        case .sharedTiles:
+            pipeline = try backend.pipeline("attention_tiled", defines: [
+                ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
+                ("SHARED_KEYS", "\(config.sharedKeys)"),
+            ], bindings: 4)
+        }
+
+        // All batch items in one dispatch when the views fit a binding, else one dispatch per item.
+        let limit = backend.maxBindingElements()
+        let operands = [(q, shape.queries), (k, shape.keys), (v, shape.keys), (out, shape.queries)]
+        func windows(_ first: Int, _ count: Int) -> [BindingWindow] {
+            operands.enumerated().map { index, item in
+                BindingWindow(backend, item.0.tensor, start: item.0.offset + first * item.0.batchStride,
+                              end: attentionExtent(item.0, shape, rows: item.1, batches: first + count),
+                              access: index == 3 ? .write : .read)
+            }
+        }
+        let batchesPerDispatch = windows(0, shape.batch).allSatisfy { $0.count <= limit } ? shape.batch : 1
+        var first = 0
+        while first < shape.batch {
+            let count = min(batchesPerDispatch, shape.batch - first)
+            let views = windows(first, count)
+            try require(views.allSatisfy { $0.count <= limit }, "attention: one batch item of a view spans more than one binding")
+            var push: [UInt32] = [shape.queries.word, shape.keys.word, (shape.causal ? 1 : 0).word, shape.scale.word]
+            for (window, (operand, _)) in zip(views, operands) {
+                push += [window.offset.word, operand.rowStride.word, operand.headStride.word, operand.batchStride.word]
+            }
+            let groups = (x: (shape.queries + config.queriesPerGroup - 1) / config.queriesPerGroup, y: shape.heads, z: count)
+            try backend.recorder.dispatch(pipeline, bindings: views.map(\.binding), push: push, groups: groups)
+            first += count
+        }
+    }
+}
+
+/// A binding of elements [start, end) of a tensor that begins at an offset the device accepts; the shader
+/// adds `offset` (start's position inside the binding) to its indices.
+struct BindingWindow {
+    let binding: BufferBinding
+    let offset: Int
+    let count: Int
+
+    init(_ backend: VulkanBackend, _ tensor: Tensor, start: Int, end: Int, access: BufferBinding.Access) {
+        // At least 16 bytes, so a view whose start is a multiple of 4 elements stays vec4-aligned inside the binding.
+        let alignment = max(16, Int(backend.device.info.minStorageBufferOffsetAlignment)) / tensor.dtype.size
+        let alignedStart = start / alignment * alignment
+        offset = start - alignedStart
+        count = end - alignedStart
+        binding = backend.binding(tensor, access, offset: alignedStart, count: count)
+    }
+}
+
 extension VulkanBackend {
     public func attention(q: AttentionOperand, k: AttentionOperand, v: AttentionOperand, out: AttentionOperand,
                           _ shape: AttentionShape) throws {
-        throw BackendError("attention is not implemented yet")
+        try AttentionKernel.record(self, q: q, k: k, v: v, out: out, shape)
     }
 }

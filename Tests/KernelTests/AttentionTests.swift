@@ -1,0 +1,91 @@
+import Kernels
+import TestSupport
+import XCTest
+
+/// Fused attention: both shader variants against the CPU reference on strided views with awkward sizes.
+final class AttentionTests: XCTestCase {
+    let cpu = CPUBackend()
+    // Online softmax (exp2, rescaled partial sums) and a different summation order than the reference:
+    // observed errors up to 2e-6 of max |ref| (7 queries x 2053 keys); 1e-5 leaves room without hiding
+    // indexing bugs (a wrong key or value row gives errors of order 1).
+    let tolerance: Float = 1e-5
+
+    /// One test case: sizes plus how Q, K, V and out are laid out.
+    struct Case {
+        var batch: Int, heads: Int, queries: Int, keys: Int, headDim: Int
+        var causal = false
+        /// Q, K and V as slices of one packed qkv tensor (rows of [q | k | v], 3E wide).
+        var packedQKV = false
+        /// Where the output view starts inside a larger output tensor.
+        var outOffset = 0
+    }
+
+    let cases: [Case] = [
+        Case(batch: 2, heads: 3, queries: 1, keys: 1, headDim: 16),
+        Case(batch: 1, heads: 3, queries: 7, keys: 2053, headDim: 48),
+        Case(batch: 2, heads: 3, queries: 129, keys: 5, headDim: 24, outOffset: 5),
+        Case(batch: 1, heads: 8, queries: 77, keys: 77, headDim: 64, causal: true, packedQKV: true),
+        Case(batch: 2, heads: 3, queries: 150, keys: 150, headDim: 16, packedQKV: true, outOffset: 3),
+        Case(batch: 1, heads: 2, queries: 33, keys: 70, headDim: 128),
+        Case(batch: 1, heads: 2, queries: 200, keys: 200, headDim: 8, causal: true),
+        Case(batch: 1, heads: 1, queries: 13, keys: 1, headDim: 37),
+    ]
+
+    func testRegisterVariant() throws { try checkAll(.registers) }
+
+    func testSharedTileVariant() throws { try checkAll(.sharedTiles) }
+
+    private func checkAll(_ variant: AttentionKernel.Variant) throws {
+        let gpu = try VulkanTesting.backend()
+        AttentionKernel.forcedVariant = variant
+        defer { AttentionKernel.forcedVariant = nil }
+        for (index, testCase) in cases.enumerated() {
+            var random = SeededRandom(seed: UInt64(100 + index))
+            let expected = try run(cpu, testCase, &random)
+            random = SeededRandom(seed: UInt64(100 + index))
+            let actual = try run(gpu, testCase, &random)
+            XCTAssertLessThan(relativeMaxError(actual, expected), tolerance, "\(variant) \(testCase)")
+        }
+    }
+
+    /// Builds the inputs from `random`, runs attention and returns the whole output tensor.
+    private func run(_ backend: Backend, _ c: Case, _ random: inout SeededRandom) throws -> [Float] {
+        let shape = AttentionShape(batch: c.batch, heads: c.heads, queries: c.queries, keys: c.keys, headDim: c.headDim,
+                                   causal: c.causal)
+        let width = c.heads * c.headDim
+        let q, k, v: AttentionOperand
+        if c.packedQKV {
+            let qkv = try backend.tensor(random.floats(c.batch * c.queries * 3 * width, -2, 2),
+                                         shape: [c.batch, c.queries, 3 * width], dtype: .float32)
+            q = .packed(qkv, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: 0, rowStride: 3 * width)
+            k = .packed(qkv, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: width, rowStride: 3 * width)
+            v = .packed(qkv, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: 2 * width, rowStride: 3 * width)
+        } else {
+            // Head-major (batch, heads, rows, headDim) inputs, the other common layout.
+            func headMajor(_ rows: Int) throws -> AttentionOperand {
+                let t = try backend.tensor(random.floats(c.batch * c.heads * rows * c.headDim, -2, 2),
+                                           shape: [c.batch, c.heads, rows, c.headDim], dtype: .float32)
+                return AttentionOperand(t, rowStride: c.headDim, headStride: rows * c.headDim,
+                                        batchStride: c.heads * rows * c.headDim)
+            }
+            q = try headMajor(c.queries)
+            k = try headMajor(c.keys)
+            v = try headMajor(c.keys)
+        }
+        let count = c.outOffset + c.batch * c.queries * width
+        let outTensor = try backend.tensor([Float](repeating: 0, count: count), shape: [count], dtype: .float32)
+        let out = AttentionOperand.packed(outTensor, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: c.outOffset)
+        try backend.attention(q: q, k: k, v: v, out: out, shape)
+        return try backend.read(outTensor)
+    }
+
+    func testRejectsViewsPastTheTensor() throws {
+        let gpu = try VulkanTesting.backend()
+        for backend in [cpu, gpu] as [Backend] {
+            let t = try backend.tensor([Float](repeating: 0, count: 64), shape: [64], dtype: .float32)
+            let view = AttentionOperand.packed(t, rows: 4, heads: 2, headDim: 8, offset: 1)
+            let shape = AttentionShape(batch: 1, heads: 2, queries: 4, keys: 4, headDim: 8)
+            XCTAssertThrowsError(try backend.attention(q: view, k: view, v: view, out: view, shape))
+        }
+    }
+}
