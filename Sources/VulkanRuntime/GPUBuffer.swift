@@ -9,7 +9,8 @@ public final class GPUBuffer {
     public let location: Location
     let allocation: MemoryAllocator.Allocation
     let memoryType: UInt32
-    public unowned let device: GPUDevice
+    /// Strong: a buffer must not outlive the device its memory belongs to.
+    public let device: GPUDevice
 
     /// Host pointer when the memory is host-visible (always on lavapipe and integrated GPUs).
     public var mapped: UnsafeMutableRawPointer? { allocation.mapped }
