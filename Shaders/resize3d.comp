@@ -1,0 +1,43 @@
+#version 450
+// Resizes (channels, D, H, W) volumes: one output voxel per invocation. The source taps of each output
+// index along each axis come from the host (resizeTaps), so nearest indices are PyTorch's exactly.
+// A dispatch covers a range of output depth planes; x and y are bound from `inBase` / `outBase` on.
+layout(local_size_x = 256) in;
+#include "common.glsl"
+layout(std430, binding = 0) readonly buffer X { float x[]; };
+// (i0, i1, w0, w1) per output index: the oD depth taps, then oH height taps, then oW width taps.
+layout(std430, binding = 1) readonly buffer Taps { vec4 taps[]; };
+layout(std430, binding = 2) writeonly buffer Y { float y[]; };
+layout(push_constant) uniform Params {
+    uint count;      // output voxels in this dispatch
+    uint firstOut;   // index (in the whole output) of this dispatch's first voxel
+    uint outBase;    // index (in the whole output) of y[0]
+    uint inBase;     // index (in the whole input) of x[0]
+    uint oD, oH, oW;
+    uint iD, iH, iW;
+} p;
+
+void main() {
+    uint i = foldedIndex();
+    if (i >= p.count) return;
+    uint g = p.firstOut + i;
+    uint ow = g % p.oW;
+    uint t = g / p.oW;
+    uint oh = t % p.oH;
+    t /= p.oH;
+    uint od = t % p.oD;
+    uint c = t / p.oD;
+    vec4 td = taps[od], th = taps[p.oD + oh], tw = taps[p.oD + p.oH + ow];
+    uint base = c * p.iD * p.iH * p.iW - p.inBase;
+#if NEAREST
+    y[g - p.outBase] = x[base + (uint(td.x) * p.iH + uint(th.x)) * p.iW + uint(tw.x)];
+#else
+    uint d0 = base + uint(td.x) * p.iH * p.iW, d1 = base + uint(td.y) * p.iH * p.iW;
+    uint h0 = uint(th.x) * p.iW, h1 = uint(th.y) * p.iW;
+    uint w0 = uint(tw.x), w1 = uint(tw.y);
+    // Nested like PyTorch: depth of heights of widths, t0 * w0 + t1 * w1 at each level.
+    float p0 = (x[d0 + h0 + w0] * tw.z + x[d0 + h0 + w1] * tw.w) * th.z + (x[d0 + h1 + w0] * tw.z + x[d0 + h1 + w1] * tw.w) * th.w;
+    float p1 = (x[d1 + h0 + w0] * tw.z + x[d1 + h0 + w1] * tw.w) * th.z + (x[d1 + h1 + w0] * tw.z + x[d1 + h1 + w1] * tw.w) * th.w;
+    y[g - p.outBase] = p0 * td.z + p1 * td.w;
+#endif
+}
