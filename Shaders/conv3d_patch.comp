@@ -1,14 +1,15 @@
 #version 450
 // Conv3d with kernel = stride and no padding (the ViT patch embedding): a GEMM of patches x weights.
 // Each invocation computes PATCHES patches x CHANNELS output channels, reading both operands as vec4
-// along k (needs kW and W multiples of 4). W_HALF / B_HALF: fp16 weight / bias storage.
+// along k (needs kW and W multiples of 4). The channel block is the work group's y, so
+// weight loads are uniform (one scalar load for all lanes on lavapipe, a broadcast on a GPU).
+// W_HALF / B_HALF: fp16 weight / bias storage.
 #extension GL_EXT_control_flow_attributes : require
 #if W_HALF || B_HALF
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
 layout(local_size_x = 64) in;
-#include "common.glsl"
 layout(std430, binding = 0) readonly buffer X { vec4 x[]; };
 #if W_HALF
 layout(std430, binding = 1) readonly buffer Wt { f16vec4 w[]; };
@@ -22,7 +23,7 @@ layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 #endif
 layout(std430, binding = 3) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params {
-    uint patchBlocks, channelBlocks;
+    uint patchBlocks;
     uint patches;          // batch * oD * oH * oW
     uint cout, cin;
     uint oD, oH, oW;
@@ -32,9 +33,9 @@ layout(push_constant) uniform Params {
 } p;
 
 void main() {
-    uint index = foldedIndex();
-    if (index >= p.patchBlocks * p.channelBlocks) return;
-    uint patchBlock = index % p.patchBlocks, channelBlock = index / p.patchBlocks;
+    uint patchBlock = gl_GlobalInvocationID.x;
+    if (patchBlock >= p.patchBlocks) return;
+    uint channelBlock = gl_WorkGroupID.y;
     uint spatial = p.oD * p.oH * p.oW;
     uint inVolume = p.iD * p.iH * p.iW;
     uint k4 = p.cin * p.kD * p.kH * p.kW / 4;

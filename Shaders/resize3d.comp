@@ -1,16 +1,16 @@
 #version 450
-// Resizes (channels, D, H, W) volumes: one output voxel per invocation. The source taps of each output
-// index along each axis come from the host (resizeTaps), so nearest indices are PyTorch's exactly.
-// A dispatch covers a range of output depth planes; x and y are bound from `inBase` / `outBase` on.
-layout(local_size_x = 256) in;
-#include "common.glsl"
+// Resizes (channels, D, H, W) volumes: one output voxel per invocation on a (W, H, planes) grid, so the
+// depth and height taps are uniform over a work group and no index needs a division per voxel.
+// The source taps of each output index along each axis come from the host (resizeTaps), so nearest
+// indices are PyTorch's exactly. A dispatch covers a range of output planes (channel, depth);
+// x and y are bound from `inBase` / `outBase` on.
+layout(local_size_x = 64) in;
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 // (i0, i1, w0, w1) per output index: the oD depth taps, then oH height taps, then oW width taps.
 layout(std430, binding = 1) readonly buffer Taps { vec4 taps[]; };
 layout(std430, binding = 2) writeonly buffer Y { float y[]; };
 layout(push_constant) uniform Params {
-    uint count;      // output voxels in this dispatch
-    uint firstOut;   // index (in the whole output) of this dispatch's first voxel
+    uint firstPlane; // output plane (channel * oD + depth) of work-group z = 0
     uint outBase;    // index (in the whole output) of y[0]
     uint inBase;     // index (in the whole input) of x[0]
     uint oD, oH, oW;
@@ -18,15 +18,12 @@ layout(push_constant) uniform Params {
 } p;
 
 void main() {
-    uint i = foldedIndex();
-    if (i >= p.count) return;
-    uint g = p.firstOut + i;
-    uint ow = g % p.oW;
-    uint t = g / p.oW;
-    uint oh = t % p.oH;
-    t /= p.oH;
-    uint od = t % p.oD;
-    uint c = t / p.oD;
+    uint ow = gl_GlobalInvocationID.x;
+    if (ow >= p.oW) return;
+    uint oh = gl_GlobalInvocationID.y;
+    uint plane = p.firstPlane + gl_WorkGroupID.z;
+    uint od = plane % p.oD, c = plane / p.oD;
+    uint g = (plane * p.oH + oh) * p.oW + ow;
     vec4 td = taps[od], th = taps[p.oD + oh], tw = taps[p.oD + p.oH + ow];
     uint base = c * p.iD * p.iH * p.iW - p.inBase;
 #if NEAREST

@@ -16,16 +16,18 @@ struct Conv3dKernel {
         let patch = shape.kernel == shape.stride && shape.padding == [0, 0, 0]
             && shape.kernel[2] % 4 == 0 && shape.inSize[2] % 4 == 0
         if patch {
-            // lavapipe wants large register blocks (loads are its limit); a GPU wants more invocations.
-            let (patches, channels) = lavapipe ? (8, 8) : (4, 8)
+            // lavapipe is limited by its per-lane gathers of x, so large blocks amortise them over many
+            // channels; 8 x 16 is as fast as larger blocks within 20% and compiles in 2 s instead of 7-35 s.
+            // A GPU wants more invocations.
+            let (patches, channels) = lavapipe ? (8, 16) : (4, 8)
             let patchBlocks = (voxels + patches - 1) / patches
             let channelBlocks = (shape.outChannels + channels - 1) / channels
-            let pipeline = try backend.pipeline("conv3d_patch", defines: operands.defines + [("PATCHES", "\(patches)"), ("CHANNELS", "\(channels)")],
-                                                bindings: 4)
-            let push = [patchBlocks, channelBlocks, voxels, shape.outChannels, shape.inChannels]
+            let defines = operands.defines + [("PATCHES", "\(patches)"), ("CHANNELS", "\(channels)")]
+            let pipeline = try backend.pipeline("conv3d_patch", defines: defines, bindings: 4)
+            let push = [patchBlocks, voxels, shape.outChannels, shape.inChannels]
                 + outSize + shape.kernel + shape.inSize + [bias == nil ? 0 : 1]
             try backend.recorder.dispatch(pipeline, bindings: operands.bindings, push: push.map(\.word),
-                                          groups: backend.grid(patchBlocks * channelBlocks, localSize: localSize))
+                                          groups: ((patchBlocks + localSize - 1) / localSize, channelBlocks, 1))
             return
         }
         let (voxelsPerInvocation, channels) = lavapipe ? (4, 8) : (2, 4)

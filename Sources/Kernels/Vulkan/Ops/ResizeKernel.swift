@@ -1,10 +1,10 @@
 import VulkanRuntime
 
-/// `resize3d.comp`: one invocation per output voxel, per-axis source taps from `resizeTaps` in a small table.
-/// Volumes past maxStorageBufferRange are resized in ranges of output depth planes, each bound with just
-/// the input planes its taps read.
+/// `resize3d.comp`: one invocation per output voxel on a (W, H, planes) grid, per-axis source taps from
+/// `resizeTaps` in a small table. Volumes past maxStorageBufferRange are resized in ranges of output
+/// planes, each bound with just the input planes its taps read.
 struct ResizeKernel {
-    static let localSize = 256
+    static let localSize = 64
 
     static func record(_ backend: VulkanBackend, _ x: Tensor, out: Tensor, channels: Int, inSize: [Int], outSize: [Int],
                        mode: ResizeMode) throws {
@@ -29,7 +29,9 @@ struct ResizeKernel {
             let high = ((last - 1) / oD) * iD + tapsD[(last - 1) % oD].i1
             return (low * inPlane, (high + 1) * inPlane)
         }
-        let maxPlanes = (limit - alignment) / outPlane
+        let groupLimit = backend.device.info.maxComputeWorkGroupCount
+        try require(outSize[1] <= Int(groupLimit.1), "resize3d: output height \(outSize[1]) exceeds the work-group grid")
+        let maxPlanes = min((limit - alignment) / outPlane, Int(groupLimit.2))
         try require(maxPlanes >= 1, "resize3d: one output plane of \(outPlane) elements exceeds a binding")
         var first = 0
         while first < planes {
@@ -45,12 +47,12 @@ struct ResizeKernel {
             let inBase = span.start / alignment * alignment
             let outStart = first * outPlane, outEnd = last * outPlane
             let outBase = outStart / alignment * alignment
-            let push = [outEnd - outStart, outStart, outBase, inBase] + outSize + inSize
+            let push = [first, outBase, inBase] + outSize + inSize
             try backend.recorder.dispatch(
                 pipeline,
                 bindings: [backend.binding(x, .read, offset: inBase, count: span.end - inBase), backend.binding(table, .read),
                            backend.binding(out, .write, offset: outBase, count: outEnd - outBase)],
-                push: push.map(\.word), groups: backend.grid(outEnd - outStart, localSize: localSize))
+                push: push.map(\.word), groups: ((outSize[2] + localSize - 1) / localSize, outSize[1], last - first))
             first = last
         }
     }
