@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the benchmarks and a GPU parity check on a machine with a GPU and no Swift toolchain.
+# Build here first:   tools/gpu-bench.sh pack        (release binary, static Swift runtime, into .dist/)
+# Then on the GPU box: tools/gpu-bench.sh run OUT_DIR (with .dist/ and the Vulkan loader .debs in .gl/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+case "${1:-}" in
+pack)
+    swift build -c release --static-swift-stdlib --product segvol
+    mkdir -p .dist/fixture
+    cp "$(swift build -c release --show-bin-path)/segvol" .dist/segvol
+    # One fixture model and the shared CT, for an end-to-end check on the GPU.
+    cp ../shared/fixtures/official-tiny/text-box/{pytorch_model.bin,vocab.json,tokenizer.json,model-config.json,gt.nii.gz} .dist/fixture/
+    cp ../shared/data/ct/example_ct_sm.nii.gz .dist/
+    du -sh .dist
+    ;;
+run)
+    out=${2:?usage: tools/gpu-bench.sh run OUT_DIR}
+    mkdir -p "$out"
+    if ! ldconfig -p | grep -q libvulkan.so.1; then
+        for f in .gl/*.deb; do dpkg -x "$f" /; done
+        ldconfig
+    fi
+    icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
+    [[ -f $icd ]] && export VK_DRIVER_FILES=$icd
+    export SEGVOL_CACHE_DIR=/tmp/segvol-cache
+    nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv | tee "$out/gpu.txt" || true
+    .dist/segvol devices | tee "$out/devices.txt"
+    .dist/segvol evaluate --model .dist/fixture --image .dist/example_ct_sm.nii.gz --label .dist/fixture/gt.nii.gz \
+        --classes "1=liver,2=spleen" --prompts text,box --logits-dir "$out/logits" --json "$out/evaluate.json" | tee "$out/evaluate.txt"
+    .dist/segvol bench kernels --skip-cpu-reference --runs 20 --warmup 3 --json | tee "$out/kernels.jsonl"
+    .dist/segvol bench model --skip-cpu-reference --runs 5 --warmup 2 --json | tee "$out/model.jsonl"
+    # A named peer in the same run: PyTorch (cuBLAS, fp32 without TF32) on the GEMM and attention shapes.
+    python3 tools/torch_peer.py | tee "$out/torch.jsonl" || true
+    ;;
+*)
+    echo "usage: tools/gpu-bench.sh pack | run OUT_DIR" >&2
+    exit 2
+    ;;
+esac
