@@ -131,16 +131,17 @@ void main() {
     bool hasBias = (p.flags & 1u) != 0u, hasResidual = (p.flags & 2u) != 0u;
     [[unroll]] for (uint i = 0; i < BM; i++) {
         uint row = row0 + i;
-        if (row >= p.m) break;
         [[unroll]] for (uint j = 0; j < BN; j++) {
             uint col = col0 + j;
-            if (col >= p.n) break;
-            float value = acc[i][j >> 2][j & 3u];
-            if (hasBias) value += bias[col];
-            value = activate(value, p.activation);
-            uint index = cBase + row * p.n + col;
-            if (hasResidual) value += residual[index];
-            c[index] = value;
+            // A guard, not a break: loops with breaks are not unrolled and acc would live in memory.
+            if (row < p.m && col < p.n) {
+                float value = acc[i][j >> 2][j & 3u];
+                if (hasBias) value += bias[col];
+                value = activate(value, p.activation);
+                uint index = cBase + row * p.n + col;
+                if (hasResidual) value += residual[index];
+                c[index] = value;
+            }
         }
     }
 }

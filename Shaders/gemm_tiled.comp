@@ -60,7 +60,7 @@ void main() {
         }
 #endif
         barrier();
-        [[unroll]] for (uint q = 0; q < TK; q++) {
+        for (uint q = 0; q < TK; q++) {
             float av[8], bv[4];
             [[unroll]] for (uint i = 0; i < 8; i++) av[i] = tileA[q][ty + 8u * i];
             [[unroll]] for (uint j = 0; j < 4; j++) bv[j] = tileB[q][tx + 16u * j];
@@ -74,16 +74,17 @@ void main() {
     bool hasBias = (p.flags & 1u) != 0u, hasResidual = (p.flags & 2u) != 0u;
     [[unroll]] for (uint i = 0; i < 8; i++) {
         uint row = row0 + ty + 8u * i;
-        if (row >= p.m) break;
         [[unroll]] for (uint j = 0; j < 4; j++) {
             uint col = col0 + tx + 16u * j;
-            if (col >= p.n) continue;
-            float value = acc[i][j];
-            if (hasBias) value += bias[col];
-            value = activate(value, p.activation);
-            uint index = cBase + row * p.n + col;
-            if (hasResidual) value += residual[index];
-            c[index] = value;
+            // A guard, not a break: loops with breaks are not unrolled and acc would live in memory.
+            if (row < p.m && col < p.n) {
+                float value = acc[i][j];
+                if (hasBias) value += bias[col];
+                value = activate(value, p.activation);
+                uint index = cBase + row * p.n + col;
+                if (hasResidual) value += residual[index];
+                c[index] = value;
+            }
         }
     }
 }
