@@ -126,22 +126,21 @@ void main() {
 #endif
 #endif
 
-    // Epilogue: bias, activation, then the residual (read before C is written).
+    // Epilogue: bias, activation, then the residual (read before C is written). The block is copied
+    // out with constant indices (acc stays in registers) and finished in a rolled loop, so the
+    // activation is not inlined 128 times.
+    float values[BM * BN];
+    [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) values[i * BN + j] = acc[i][j >> 2][j & 3u];
     uint cBase = batch * p.strideC;
     bool hasBias = (p.flags & 1u) != 0u, hasResidual = (p.flags & 2u) != 0u;
-    [[unroll]] for (uint i = 0; i < BM; i++) {
-        uint row = row0 + i;
-        [[unroll]] for (uint j = 0; j < BN; j++) {
-            uint col = col0 + j;
-            // A guard, not a break: loops with breaks are not unrolled and acc would live in memory.
-            if (row < p.m && col < p.n) {
-                float value = acc[i][j >> 2][j & 3u];
-                if (hasBias) value += bias[col];
-                value = activate(value, p.activation);
-                uint index = cBase + row * p.n + col;
-                if (hasResidual) value += residual[index];
-                c[index] = value;
-            }
-        }
+    for (uint e = 0; e < BM * BN; e++) {
+        uint row = row0 + e / BN, col = col0 + e % BN;
+        if (row >= p.m || col >= p.n) continue;
+        float value = values[e];
+        if (hasBias) value += bias[col];
+        value = activate(value, p.activation);
+        uint index = cBase + row * p.n + col;
+        if (hasResidual) value += residual[index];
+        c[index] = value;
     }
 }
