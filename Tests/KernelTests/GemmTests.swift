@@ -1,0 +1,163 @@
+import Kernels
+import TestSupport
+import VulkanRuntime
+import XCTest
+
+/// GEMM: every variant the device runs against the CPU reference on seeded random inputs with sizes
+/// that are not multiples of the register blocks (16x8), the tiles (64) or of 4 (vec4 loads).
+final class GemmTests: XCTestCase {
+    let cpu = CPUBackend()
+
+    /// fp32 accumulation in another order: about sqrt(k)·2^-24 of max |ref| for k ≤ 1024.
+    static let fp32Tolerance: Float = 1e-5
+    /// Cooperative matrices round A and B to fp16 (2^-11 relative each) before multiplying.
+    static let fp16InputTolerance: Float = 1e-2
+
+    struct Case {
+        var shape: GemmShape
+        var bias = false
+        var residual = false
+        /// The residual is `out` itself (in-place x += f(x)).
+        var inPlace = false
+    }
+
+    static let cases: [Case] = [
+        Case(shape: GemmShape(m: 37, n: 53, k: 29, activation: .gelu), bias: true),
+        Case(shape: GemmShape(m: 1, n: 97, k: 128)),
+        Case(shape: GemmShape(m: 130, n: 67, k: 64, activation: .relu), bias: true, residual: true),
+        Case(shape: GemmShape(m: 70, n: 132, k: 100, activation: .quickGelu), bias: true),
+        // One B for every batch item, then one per item.
+        Case(shape: GemmShape(m: 19, n: 41, k: 36, batch: 3, strideB: 0), bias: true),
+        Case(shape: GemmShape(m: 19, n: 41, k: 37, batch: 3), residual: true),
+        // B as K x N: n % 4 != 0 (scalar loads), then n and k multiples of 4 (vec4 loads), odd k.
+        Case(shape: GemmShape(m: 23, n: 45, k: 20, batch: 2, bLayout: .kn), bias: true),
+        Case(shape: GemmShape(m: 33, n: 68, k: 28, bLayout: .kn, activation: .gelu), bias: true, residual: true),
+        Case(shape: GemmShape(m: 17, n: 20, k: 13, batch: 2, bLayout: .kn, strideB: 0)),
+        // Padded batch strides (not multiples of 4) and strideC > m·n.
+        Case(shape: GemmShape(m: 9, n: 24, k: 32, batch: 2, strideA: 9 * 32 + 3, strideB: 24 * 32 + 1, strideC: 9 * 24 + 5),
+             bias: true),
+        // In place: out += gelu(A·Bᵀ + bias).
+        Case(shape: GemmShape(m: 45, n: 70, k: 32, activation: .gelu), bias: true, residual: true, inPlace: true),
+        Case(shape: GemmShape(m: 16, n: 8, k: 4, batch: 2), residual: true, inPlace: true),
+    ]
+
+    func testVariantSelection() throws {
+        let gpu = try VulkanTesting.backend()
+        var info = gpu.device.info
+        let shape = GemmShape(m: 2048, n: 768, k: 768)
+        info.kind = .cpu
+        XCTAssertEqual(GemmKernel.variant(for: shape, info: info, bDType: .float32), .registerBlocked)
+        XCTAssertEqual(GemmKernel.variant(for: shape, info: info, bDType: .float16), .registerBlocked)
+        info.kind = .discrete
+        info.extensions.remove("VK_NV_cooperative_matrix")
+        XCTAssertEqual(GemmKernel.variant(for: shape, info: info, bDType: .float16), .tiled)
+        info.extensions.insert("VK_NV_cooperative_matrix")
+        info.subgroupSize = 32
+        info.shaderFloat16 = true
+        info.storageBuffer16BitAccess = true
+        info.maxComputeSharedMemorySize = 49152
+        XCTAssertEqual(GemmKernel.variant(for: shape, info: info, bDType: .float16), .cooperativeMatrix)
+        XCTAssertEqual(GemmKernel.variant(for: shape, info: info, bDType: .float32), .tiled,
+                       "fp32 weights keep fp32 inputs")
+        info.subgroupSize = 64
+        XCTAssertEqual(GemmKernel.variant(for: shape, info: info, bDType: .float16), .tiled,
+                       "the cooperative shader assumes 32-wide subgroups")
+    }
+
+    func testRegisterBlockedMatchesReference() throws {
+        try checkVariant(.registerBlocked, tolerance: Self.fp32Tolerance)
+    }
+
+    func testTiledMatchesReference() throws {
+        try checkVariant(.tiled, tolerance: Self.fp32Tolerance)
+    }
+
+    func testCooperativeMatrixMatchesReference() throws {
+        try checkVariant(.cooperativeMatrix, tolerance: Self.fp16InputTolerance)
+    }
+
+    /// Every build of every variant compiles, including those this device cannot run.
+    func testAllShaderBuildsCompile() throws {
+        let gpu = try VulkanTesting.backend()
+        for variant in GemmVariant.allCases {
+            for layout in [GemmShape.BLayout.nk, .kn] {
+                for bHalf in [false, true] {
+                    for vec4 in variant == .registerBlocked ? [false, true] : [false] {
+                        let (file, defines) = GemmKernel.shader(variant, bLayout: layout, bHalf: bHalf, vec4: vec4)
+                        XCTAssertNoThrow(try gpu.device.compileSPIRV(name: file, source: GemmKernel.source(file), defines: defines),
+                                         "\(file) \(defines)")
+                    }
+                }
+            }
+        }
+    }
+
+    func testRejectsBadShapes() throws {
+        let gpu = try VulkanTesting.backend()
+        for backend in [cpu, gpu] as [Backend] {
+            let a = try backend.empty(shape: [4, 8])
+            let b = try backend.empty(shape: [5, 8])
+            let out = try backend.empty(shape: [4, 5])
+            XCTAssertNoThrow(try backend.gemm(a, b, bias: nil, residual: nil, out: out, GemmShape(m: 4, n: 5, k: 8)))
+            XCTAssertThrowsError(try backend.gemm(a, b, bias: nil, residual: nil, out: out, GemmShape(m: 4, n: 5, k: 9)))
+            XCTAssertThrowsError(try backend.gemm(a, b, bias: nil, residual: nil, out: out, GemmShape(m: 4, n: 6, k: 8)))
+            XCTAssertThrowsError(try backend.gemm(a, b, bias: nil, residual: nil, out: out, GemmShape(m: 2, n: 5, k: 8, batch: 2)),
+                                 "b is one matrix but strideB asks for two")
+            XCTAssertThrowsError(try backend.gemm(a, b, bias: a, residual: nil, out: out, GemmShape(m: 4, n: 5, k: 8)))
+            let short = try backend.empty(shape: [19])
+            XCTAssertThrowsError(try backend.gemm(a, b, bias: nil, residual: short, out: out, GemmShape(m: 4, n: 5, k: 8)))
+        }
+    }
+
+    func testForcingAnUnsupportedVariantThrows() throws {
+        let gpu = try VulkanTesting.backend()
+        guard let unsupported = GemmVariant.allCases.first(where: { !GemmKernel.isSupported($0, info: gpu.device.info) }) else {
+            throw XCTSkip("\(gpu.deviceName) supports every GEMM variant")
+        }
+        GemmKernel.forcedVariant = unsupported
+        defer { GemmKernel.forcedVariant = nil }
+        let a = try gpu.empty(shape: [4, 8]), b = try gpu.empty(shape: [5, 8]), out = try gpu.empty(shape: [4, 5])
+        XCTAssertThrowsError(try gpu.gemm(a, b, bias: nil, residual: nil, out: out, GemmShape(m: 4, n: 5, k: 8)))
+    }
+
+    // MARK: Helpers
+
+    private func checkVariant(_ variant: GemmVariant, tolerance: Float) throws {
+        let gpu = try VulkanTesting.backend()
+        guard GemmKernel.isSupported(variant, info: gpu.device.info) else {
+            throw XCTSkip("\(variant) does not run on \(gpu.deviceName) (needs VK_NV_cooperative_matrix, fp16 and 32-wide subgroups)")
+        }
+        GemmKernel.forcedVariant = variant
+        defer { GemmKernel.forcedVariant = nil }
+        var random = SeededRandom(seed: 11)
+        let bTypes: [DType] = gpu.supportsHalf ? [.float32, .float16] : [.float32]
+        if !gpu.supportsHalf { print("GemmTests: \(gpu.deviceName) has no fp16 storage; fp16-B builds not run") }
+        for (index, testCase) in Self.cases.enumerated() {
+            let s = testCase.shape
+            let aValues = random.floats((s.batch - 1) * s.strideA + s.m * s.k)
+            let bValues = random.floats((s.batch - 1) * s.strideB + s.n * s.k)
+            let biasValues = random.floats(s.n)
+            let cValues = random.floats((s.batch - 1) * s.strideC + s.m * s.n)
+            for bType in bTypes {
+                // The CPU reference gets the same fp16-rounded weights, so fp16 B keeps the fp32 tolerance.
+                let expected = try run(cpu, testCase, aValues, bValues, biasValues, cValues, bType)
+                let actual = try run(gpu, testCase, aValues, bValues, biasValues, cValues, bType)
+                let error = relativeMaxError(actual, expected)
+                XCTAssertLessThan(error, tolerance, "\(variant) case \(index) \(s) B \(bType): error \(error)")
+            }
+        }
+    }
+
+    private func run(_ backend: Backend, _ testCase: Case, _ a: [Float], _ b: [Float], _ bias: [Float], _ c: [Float],
+                     _ bType: DType) throws -> [Float] {
+        let s = testCase.shape
+        let ta = try backend.tensor(a, shape: [a.count], dtype: .float32)
+        let tb = try backend.tensor(b, shape: [b.count], dtype: bType)
+        let tBias = testCase.bias ? try backend.tensor(bias, shape: [s.n], dtype: .float32) : nil
+        // `out` starts as c: untouched gaps between padded batch items must stay as they were.
+        let out = try backend.tensor(c, shape: [c.count], dtype: .float32)
+        let residual = testCase.inPlace ? out : testCase.residual ? try backend.tensor(c.map { $0 * 2 }, shape: [c.count], dtype: .float32) : nil
+        try backend.gemm(ta, tb, bias: tBias, residual: residual, out: out, s)
+        return try backend.read(out)
+    }
+}
