@@ -3,7 +3,8 @@
 // Each invocation keeps a 16x8 block of C in 32 vec4 registers and reads A as vec4 along k; B is
 // read as vec4 along k (layout .nk, acc += dot(a_i, b_j)) or along n (.kn, acc += a_i[q]·B[q, j..j+3]).
 // Defines: VEC4 (1: vec4 loads; needs k % 4 == 0, and n % 4 == 0 for .kn, and strides % 4 == 0),
-// B_KN (B is K x N), B_HALF (B stored as fp16, converted on load).
+// B_KN (B is K x N), B_HALF (B stored as fp16, converted on load), TEXEL (with VEC4: A and B read through
+// uniform texel buffers, which lavapipe loads several times faster than storage buffers).
 #extension GL_EXT_control_flow_attributes : require
 #if B_HALF
 #extension GL_EXT_shader_16bit_storage : require
@@ -11,6 +12,9 @@
 #endif
 layout(local_size_x = 64) in;
 #include "common.glsl"
+#ifndef TEXEL
+#define TEXEL 0
+#endif
 
 #if B_HALF
 #define BSCALAR float16_t
@@ -20,7 +24,10 @@ layout(local_size_x = 64) in;
 #define BVEC4 vec4
 #endif
 
-#if VEC4
+#if VEC4 && TEXEL
+layout(binding = 0) uniform samplerBuffer aTexels;
+layout(binding = 1) uniform samplerBuffer bTexels;
+#elif VEC4
 layout(std430, binding = 0) readonly buffer A { vec4 a[]; };
 layout(std430, binding = 1) readonly buffer B { BVEC4 b[]; };
 #else
@@ -37,7 +44,11 @@ layout(push_constant) uniform Params {
 
 const uint BM = 16, BN = 8;
 
-#if VEC4
+#if VEC4 && TEXEL
+// Offsets are in elements and multiples of 4: one texel. An fp16 B view converts on fetch.
+vec4 loadA(uint offset) { return texelFetch(aTexels, int(offset >> 2)); }
+vec4 loadB(uint offset) { return texelFetch(bTexels, int(offset >> 2)); }
+#elif VEC4
 // Offsets are in floats and multiples of 4.
 vec4 loadA(uint offset) { return a[offset >> 2]; }
 vec4 loadB(uint offset) { return vec4(b[offset >> 2]); }

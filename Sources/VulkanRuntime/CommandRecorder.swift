@@ -17,6 +17,8 @@ public final class CommandRecorder {
 
     /// Objects the recorded commands use, kept alive until the GPU is done with them.
     private var retained: [AnyObject] = []
+    /// Texel-buffer views made for this submission, destroyed once it has run.
+    private var bufferViews: [String: VkBufferView] = [:]
     private var pendingWrites = Set<ObjectIdentifier>()
     private var pendingReads = Set<ObjectIdentifier>()
     private(set) public var referenced = Set<ObjectIdentifier>()
@@ -113,15 +115,16 @@ public final class CommandRecorder {
             if setsInPool == CommandRecorder.setsPerPool { poolIndex += 1 }
             setsInPool = 0
             if poolIndex == descriptorPools.count {
-                var size = VkDescriptorPoolSize(type: VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-                                                descriptorCount: UInt32(CommandRecorder.buffersPerPool))
+                var sizes = [VK_DESCRIPTOR_TYPE_STORAGE_BUFFER, VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER].map {
+                    VkDescriptorPoolSize(type: $0, descriptorCount: UInt32(CommandRecorder.buffersPerPool))
+                }
                 var poolInfo = VkDescriptorPoolCreateInfo()
                 poolInfo.sType = VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO
                 poolInfo.maxSets = UInt32(CommandRecorder.setsPerPool)
-                poolInfo.poolSizeCount = 1
+                poolInfo.poolSizeCount = UInt32(sizes.count)
                 var pool: VkDescriptorPool?
-                try withUnsafePointer(to: &size) { sizes in
-                    poolInfo.pPoolSizes = sizes
+                try sizes.withUnsafeMutableBufferPointer { pointer in
+                    poolInfo.pPoolSizes = UnsafePointer(pointer.baseAddress)
                     try check(vkCreateDescriptorPool(device.handle, &poolInfo, nil, &pool), "vkCreateDescriptorPool")
                 }
                 descriptorPools.append(pool!)
@@ -151,25 +154,40 @@ public final class CommandRecorder {
               groups.x <= Int(limit.0), groups.y <= Int(limit.1), groups.z <= Int(limit.2) else {
             throw VulkanError.unsupported("\(pipeline.name): dispatch of \(groups.x)x\(groups.y)x\(groups.z) work groups is outside the device limit \(limit.0)x\(limit.1)x\(limit.2)")
         }
-        for binding in bindings where binding.range > Int(device.info.maxStorageBufferRange) || binding.offset + binding.range > binding.buffer.size {
-            throw VulkanError.unsupported("\(pipeline.name): binding of \(binding.range) bytes at \(binding.offset) exceeds the buffer or maxStorageBufferRange \(device.info.maxStorageBufferRange)")
+        for (i, binding) in bindings.enumerated() {
+            guard (binding.texel != nil) == pipeline.texelBindings.contains(i) else {
+                preconditionFailure("\(pipeline.name): binding \(i) must\(binding.texel == nil ? "" : " not") be a texel buffer")
+            }
+            let limit = binding.texel == nil ? Int(device.info.maxStorageBufferRange)
+                : Int(device.info.maxTexelBufferElements) * (binding.texel == .rgba32f ? 16 : 8)
+            if binding.range > limit || binding.offset + binding.range > binding.buffer.size {
+                throw VulkanError.unsupported("\(pipeline.name): binding of \(binding.range) bytes at \(binding.offset) exceeds the buffer or the device's binding limit of \(limit) bytes")
+            }
         }
         try track(bindings.map { ($0.buffer, $0.access) })
         let buffer = try begin()
         let set = try descriptorSet(for: pipeline)
-        var infos = bindings.map { VkDescriptorBufferInfo(buffer: $0.buffer.handle, offset: VkDeviceSize($0.offset), range: VkDeviceSize($0.range)) }
+        let infos = bindings.map { VkDescriptorBufferInfo(buffer: $0.buffer.handle, offset: VkDeviceSize($0.offset), range: VkDeviceSize($0.range)) }
+        let views: [VkBufferView?] = try bindings.map { try $0.texel == nil ? nil : view(for: $0) }
         infos.withUnsafeBufferPointer { infoPointer in
-            var writes = (0..<bindings.count).map { i -> VkWriteDescriptorSet in
-                var write = VkWriteDescriptorSet()
-                write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-                write.dstSet = set
-                write.dstBinding = UInt32(i)
-                write.descriptorCount = 1
-                write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
-                write.pBufferInfo = infoPointer.baseAddress! + i
-                return write
+            views.withUnsafeBufferPointer { viewPointer in
+                var writes = (0..<bindings.count).map { i -> VkWriteDescriptorSet in
+                    var write = VkWriteDescriptorSet()
+                    write.sType = VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+                    write.dstSet = set
+                    write.dstBinding = UInt32(i)
+                    write.descriptorCount = 1
+                    if views[i] != nil {
+                        write.descriptorType = VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER
+                        write.pTexelBufferView = viewPointer.baseAddress! + i
+                    } else {
+                        write.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+                        write.pBufferInfo = infoPointer.baseAddress! + i
+                    }
+                    return write
+                }
+                vkUpdateDescriptorSets(device.handle, UInt32(writes.count), &writes, 0, nil)
             }
-            vkUpdateDescriptorSets(device.handle, UInt32(writes.count), &writes, 0, nil)
         }
         vkCmdBindPipeline(buffer, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline.handle)
         var sets: VkDescriptorSet? = set
@@ -190,6 +208,22 @@ public final class CommandRecorder {
         }
         retained.append(pipeline)
         dispatchCount += 1
+    }
+
+    /// The texel view of a binding, made once per submission.
+    private func view(for binding: BufferBinding) throws -> VkBufferView {
+        let key = "\(ObjectIdentifier(binding.buffer).hashValue)|\(binding.offset)|\(binding.range)|\(binding.texel == .rgba32f ? 32 : 16)"
+        if let existing = bufferViews[key] { return existing }
+        var info = VkBufferViewCreateInfo()
+        info.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO
+        info.buffer = binding.buffer.handle
+        info.format = binding.texel == .rgba32f ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R16G16B16A16_SFLOAT
+        info.offset = VkDeviceSize(binding.offset)
+        info.range = VkDeviceSize(binding.range)
+        var view: VkBufferView?
+        try check(vkCreateBufferView(device.handle, &info, nil, &view), "vkCreateBufferView")
+        bufferViews[key] = view!
+        return view!
     }
 
     /// Records a buffer-to-buffer copy.
@@ -221,6 +255,8 @@ public final class CommandRecorder {
             for pool in descriptorPools { vkResetDescriptorPool(device.handle, pool, 0) }
             poolIndex = 0
             setsInPool = 0
+            for view in bufferViews.values { vkDestroyBufferView(device.handle, view, nil) }
+            bufferViews.removeAll(keepingCapacity: true)
             retained.removeAll(keepingCapacity: true)
             referenced.removeAll(keepingCapacity: true)
             pendingReads.removeAll(keepingCapacity: true)

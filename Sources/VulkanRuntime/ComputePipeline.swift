@@ -4,17 +4,21 @@ import CVulkan
 public final class ComputePipeline {
     public let name: String
     public let bindingCount: Int
+    public let texelBindings: Set<Int>
     public let pushConstantBytes: Int
     let handle: VkPipeline
     let layout: VkPipelineLayout
     let setLayout: VkDescriptorSetLayout
     private let module: VkShaderModule
-    private unowned let device: GPUDevice
+    /// The raw device handle: the GPUDevice releases its pipelines inside its own deinit.
+    private let deviceHandle: VkDevice
 
-    init(device: GPUDevice, name: String, spirv: [UInt32], bindingCount: Int, pushConstantBytes: Int) throws {
-        self.device = device
+    init(device: GPUDevice, name: String, spirv: [UInt32], bindingCount: Int, texelBindings: Set<Int>,
+         pushConstantBytes: Int) throws {
+        deviceHandle = device.handle
         self.name = name
         self.bindingCount = bindingCount
+        self.texelBindings = texelBindings
         self.pushConstantBytes = pushConstantBytes
         let vkDevice = device.handle
 
@@ -30,7 +34,7 @@ public final class ComputePipeline {
         var bindings = (0..<bindingCount).map { i -> VkDescriptorSetLayoutBinding in
             var binding = VkDescriptorSetLayoutBinding()
             binding.binding = UInt32(i)
-            binding.descriptorType = VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+            binding.descriptorType = texelBindings.contains(i) ? VK_DESCRIPTOR_TYPE_UNIFORM_TEXEL_BUFFER : VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
             binding.descriptorCount = 1
             binding.stageFlags = VK_SHADER_STAGE_COMPUTE_BIT.rawValue
             return binding
@@ -83,9 +87,9 @@ public final class ComputePipeline {
     }
 
     deinit {
-        vkDestroyPipeline(device.handle, handle, nil)
-        vkDestroyPipelineLayout(device.handle, layout, nil)
-        vkDestroyDescriptorSetLayout(device.handle, setLayout, nil)
-        vkDestroyShaderModule(device.handle, module, nil)
+        vkDestroyPipeline(deviceHandle, handle, nil)
+        vkDestroyPipelineLayout(deviceHandle, layout, nil)
+        vkDestroyDescriptorSetLayout(deviceHandle, setLayout, nil)
+        vkDestroyShaderModule(deviceHandle, module, nil)
     }
 }

@@ -24,6 +24,8 @@ public struct DeviceInfo: Sendable {
     public var maxComputeWorkGroupInvocations: UInt32
     public var maxComputeWorkGroupCount: (UInt32, UInt32, UInt32)
     public var maxPushConstantsSize: UInt32
+    public var maxTexelBufferElements: UInt64
+    public var minTexelBufferOffsetAlignment: UInt64
     public var timestampPeriodNs: Float
     public var timestampsSupported: Bool
 
@@ -150,6 +152,8 @@ extension DeviceInfo {
             maxComputeWorkGroupInvocations: limits.maxComputeWorkGroupInvocations,
             maxComputeWorkGroupCount: limits.maxComputeWorkGroupCount,
             maxPushConstantsSize: limits.maxPushConstantsSize,
+            maxTexelBufferElements: UInt64(limits.maxTexelBufferElements),
+            minTexelBufferOffsetAlignment: limits.minTexelBufferOffsetAlignment,
             timestampPeriodNs: limits.timestampPeriod,
             timestampsSupported: limits.timestampComputeAndGraphics != 0,
             shaderFloat16: half,
@@ -179,7 +183,7 @@ extension DeviceInfo {
         var lines = ["[\(index)] \(name)"]
         lines.append("    type: \(kind.rawValue), Vulkan \(apiVersionString), driver \(driverName) \(driverInfo)")
         lines.append("    memory: \(String(format: "%.1f", gib)) GiB device-local\(hostVisibleDeviceLocal ? " (host-visible)" : "")")
-        lines.append("    limits: maxStorageBufferRange \(mib(maxStorageBufferRange)), maxMemoryAllocationSize \(mib(maxMemoryAllocationSize)), shared memory \(maxComputeSharedMemorySize) B, work-group invocations \(maxComputeWorkGroupInvocations), work-group count \(maxComputeWorkGroupCount.0)x\(maxComputeWorkGroupCount.1)x\(maxComputeWorkGroupCount.2)")
+        lines.append("    limits: maxStorageBufferRange \(mib(maxStorageBufferRange)), maxMemoryAllocationSize \(mib(maxMemoryAllocationSize)), shared memory \(maxComputeSharedMemorySize) B, work-group invocations \(maxComputeWorkGroupInvocations), work-group count \(maxComputeWorkGroupCount.0)x\(maxComputeWorkGroupCount.1)x\(maxComputeWorkGroupCount.2), texel buffer elements \(maxTexelBufferElements)")
         lines.append("    features: fp16 arithmetic \(yes(shaderFloat16)), 16-bit storage \(yes(storageBuffer16BitAccess)), subgroup size \(subgroupSize) (arithmetic \(yes(subgroupArithmetic)), shuffle \(yes(subgroupShuffle))), cooperative matrix KHR \(yes(khrCooperativeMatrix)) NV \(yes(nvCooperativeMatrix)), timestamps \(yes(timestampsSupported))")
         return lines.joined(separator: "\n")
     }

@@ -34,15 +34,26 @@ public final class GPUBuffer {
 /// A buffer range given to one binding of a dispatch, with how the kernel uses it (for barriers).
 public struct BufferBinding {
     public enum Access { case read, write, readWrite }
+    /// How a uniform texel buffer presents the range: four floats or four halves per texel.
+    public enum TexelFormat { case rgba32f, rgba16f }
     public var buffer: GPUBuffer
     public var offset: Int
     public var range: Int
     public var access: Access
+    /// Set for bindings the pipeline reads through a texel buffer (lavapipe loads these far faster).
+    public var texel: TexelFormat?
 
     public init(_ buffer: GPUBuffer, offset: Int = 0, range: Int? = nil, access: Access) {
         self.buffer = buffer
         self.offset = offset
         self.range = range ?? (buffer.size - offset)
         self.access = access
+    }
+
+    /// A read-only binding through a uniform texel buffer view.
+    public static func texel(_ buffer: GPUBuffer, offset: Int = 0, range: Int? = nil, format: TexelFormat) -> BufferBinding {
+        var binding = BufferBinding(buffer, offset: offset, range: range, access: .read)
+        binding.texel = format
+        return binding
     }
 }

@@ -102,7 +102,7 @@ public final class GPUDevice {
     }
 
     static let bufferUsage = VK_BUFFER_USAGE_STORAGE_BUFFER_BIT.rawValue | VK_BUFFER_USAGE_TRANSFER_SRC_BIT.rawValue
-        | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue
+        | VK_BUFFER_USAGE_TRANSFER_DST_BIT.rawValue | VK_BUFFER_USAGE_UNIFORM_TEXEL_BUFFER_BIT.rawValue
 
     private static func createDevice(physical: VkPhysicalDevice, info: DeviceInfo, family: UInt32,
                                      device: inout VkDevice?) throws {
@@ -191,13 +191,14 @@ public final class GPUDevice {
     // MARK: Pipelines
 
     /// The pipeline for `source` with `defines`, compiled and created on first use only.
+    /// `texelBindings` are read through uniform texel buffers (`samplerBuffer`), the rest are storage buffers.
     public func pipeline(name: String, source: String, defines: [(String, String)] = [],
-                         bindingCount: Int, pushConstantBytes: Int) throws -> ComputePipeline {
-        let key = name + "|" + defines.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+                         bindingCount: Int, texelBindings: Set<Int> = [], pushConstantBytes: Int) throws -> ComputePipeline {
+        let key = name + "|" + defines.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "|" + texelBindings.sorted().map(String.init).joined(separator: ",")
         if let cached = pipelines[key] { return cached }
         let spirv = try compiler.compile(name: name, source: source, defines: defines)
         let pipeline = try ComputePipeline(device: self, name: name, spirv: spirv, bindingCount: bindingCount,
-                                           pushConstantBytes: pushConstantBytes)
+                                           texelBindings: texelBindings, pushConstantBytes: pushConstantBytes)
         pipelines[key] = pipeline
         return pipeline
     }

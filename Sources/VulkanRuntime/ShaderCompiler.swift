@@ -51,8 +51,8 @@ final class ShaderCompiler {
             // Temporary file then rename, so a concurrent reader never sees half a file.
             let temporary = cached.appendingPathExtension("tmp\(getpid())")
             let data = words.withUnsafeBytes { Data($0) }
-            if (try? data.write(to: temporary)) != nil {
-                _ = try? FileManager.default.replaceItemAt(cached, withItemAt: temporary)
+            // POSIX rename replaces atomically (FileManager.replaceItemAt fails on Linux when the target is absent).
+            if (try? data.write(to: temporary)) != nil, rename(temporary.path, cached.path) != 0 {
                 try? FileManager.default.removeItem(at: temporary)
             }
         }

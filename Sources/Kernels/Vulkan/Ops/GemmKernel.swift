@@ -79,8 +79,11 @@ public enum GemmKernel {
         // vec4 loads need every row of A and B to start on a multiple of 4 elements.
         let vec4 = shape.k % 4 == 0 && shape.strideA % 4 == 0 && shape.strideB % 4 == 0
             && (shape.bLayout == .nk || shape.n % 4 == 0)
-        let (file, defines) = shader(variant, bLayout: shape.bLayout, bHalf: bHalf, vec4: vec4)
-        let pipeline = try backend.pipeline(file, defines: defines, bindings: 5)
+        var (file, defines) = shader(variant, bLayout: shape.bLayout, bHalf: bHalf, vec4: vec4)
+        // The register kernel reads A and B as texels where the views allow (lavapipe's fast load path).
+        let texel = variant == .registerBlocked && vec4 && backend.texelReadable(a) && backend.texelReadable(b)
+        if texel { defines.append(("TEXEL", "1")) }
+        let pipeline = try backend.pipeline(file, defines: defines, bindings: 5, texelBindings: texel ? [0, 1] : [])
 
         let groupsXY: (x: Int, y: Int)
         let blocksN = (shape.n + registerBlock.n - 1) / registerBlock.n
@@ -97,7 +100,8 @@ public enum GemmKernel {
 
         // Absent operands are bound to A (never read: the flags say so).
         let flags = (bias == nil ? 0 : 1) | (residual == nil ? 0 : 2)
-        let bindings = [backend.binding(a, .read), backend.binding(b, .read), backend.binding(bias ?? a, .read),
+        let bindings = [texel ? backend.texelBinding(a) : backend.binding(a, .read),
+                        texel ? backend.texelBinding(b) : backend.binding(b, .read), backend.binding(bias ?? a, .read),
                         backend.binding(residual ?? a, .read), backend.binding(out, .write)]
         // Batch items go in z, in several dispatches past the device's z limit.
         let maxZ = Int(info.maxComputeWorkGroupCount.2)
