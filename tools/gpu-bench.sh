@@ -9,7 +9,10 @@ case "${1:-}" in
 pack)
     swift build -c release --static-swift-stdlib --product segvol
     mkdir -p .dist/fixture
+    # Stripped and compressed: the static Swift runtime and shaderc make a large binary.
     cp "$(swift build -c release --show-bin-path)/segvol" .dist/segvol
+    strip .dist/segvol
+    gzip -9 -f .dist/segvol
     # One fixture model and the shared CT, for an end-to-end check on the GPU.
     cp ../shared/fixtures/official-tiny/text-box/{pytorch_model.bin,vocab.json,tokenizer.json,model-config.json,gt.nii.gz} .dist/fixture/
     cp ../shared/data/ct/example_ct_sm.nii.gz .dist/
@@ -18,6 +21,7 @@ pack)
 run)
     out=${2:?usage: tools/gpu-bench.sh run OUT_DIR}
     mkdir -p "$out"
+    [[ -x .dist/segvol ]] || { gunzip -c .dist/segvol.gz > /tmp/segvol && chmod +x /tmp/segvol && ln -sf /tmp/segvol .dist/segvol; }
     if ! ldconfig -p | grep -q libvulkan.so.1; then
         for f in .gl/*.deb; do dpkg -x "$f" /; done
         ldconfig
