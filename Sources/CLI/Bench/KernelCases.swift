@@ -14,19 +14,35 @@ extension KernelCase {
         ]
     }
 
+    /// The ViT's GEMMs with fp32 weights, then with fp16 weights (fp32 accumulation).
     static var gemms: [KernelCase] {
-        [(2048, 2304, 768, "ViT qkv"), (2048, 3072, 768, "ViT MLP up"), (2048, 768, 3072, "ViT MLP down")].map { m, n, k, note in
-            let shape = GemmShape(m: m, n: n, k: k)
-            return KernelCase(
-                name: "gemm", shape: "\(m)x\(n)x\(k)", flops: shape.flops,
-                extra: ["m": m, "n": n, "k": k, "note": note], variants: GemmBenchVariants.variants,
-                make: { backend in
-                    let a = try random(backend, m * k, seed: 1).reshaped([m, k])
-                    let b = try random(backend, n * k, seed: 2).reshaped([n, k])
-                    let bias = try random(backend, n, seed: 3)
-                    let out = try backend.empty(shape: [m, n])
-                    return { try backend.gemm(a, b, bias: bias, residual: nil, out: out, shape) }
-                })
+        [DType.float32, .float16].flatMap { weights in
+            [(2048, 2304, 768, "ViT qkv"), (2048, 3072, 768, "ViT MLP up"), (2048, 768, 3072, "ViT MLP down")].map { m, n, k, note in
+                gemm(m: m, n: n, k: k, weights: weights, note: note)
+            }
+        }
+    }
+
+    static func gemm(m: Int, n: Int, k: Int, weights: DType, note: String) -> KernelCase {
+        let shape = GemmShape(m: m, n: n, k: k)
+        return KernelCase(
+            name: weights == .float16 ? "gemm_fp16w" : "gemm", shape: "\(m)x\(n)x\(k)", flops: shape.flops,
+            extra: ["m": m, "n": n, "k": k, "note": note, "weights": weights == .float16 ? "fp16" : "fp32"],
+            variants: gemmVariants,
+            make: { backend in
+                let a = try random(backend, m * k, seed: 1).reshaped([m, k])
+                let b = try random(backend, n * k, seed: 2, dtype: weights).reshaped([n, k])
+                let bias = try random(backend, n, seed: 3)
+                let out = try backend.empty(shape: [m, n])
+                return { try backend.gemm(a, b, bias: bias, residual: nil, out: out, shape) }
+            })
+    }
+
+    /// Every GEMM variant the device runs, each forced in turn.
+    static func gemmVariants(_ backend: VulkanBackend) -> [KernelVariant] {
+        GemmVariant.allCases.filter { GemmKernel.isSupported($0, info: backend.device.info) }.map { variant in
+            KernelVariant(name: variant.rawValue, select: { GemmKernel.forcedVariant = variant },
+                          reset: { GemmKernel.forcedVariant = nil })
         }
     }
 
@@ -100,9 +116,4 @@ extension KernelCase {
                 return { try backend.resize3d(x, out: out, channels: 1, inSize: inSize, outSize: outSize, mode: .trilinear(alignCorners: false)) }
             })
     }
-}
-
-/// GEMM variants to force in benchmarks (filled in with the kernel's variant list).
-enum GemmBenchVariants {
-    static func variants(_ backend: VulkanBackend) -> [KernelVariant] { [.automatic] }
 }
