@@ -1,14 +1,19 @@
 import VulkanRuntime
 
-/// Fused attention with an online softmax; one work group covers a block of queries of one (head, batch)
-/// and loops over all keys. Two shaders:
+/// Attention without ever storing the whole score matrix. Three variants:
+/// - `.blocked` (lavapipe, large shapes): chunks of query rows of one batch item, all heads at once, in three
+///   register-blocked steps through a scratch matrix of chunk x keys scores: `attention_scores.comp`
+///   (S = scale·Q·Kᵀ, GEMM-like), `attention_softmax.comp` (P = exp(S − max) in place, 1/Σ per row) and
+///   `attention_values.comp` (out = P·V / Σ, GEMM-like). The loads per FMA are those of the GEMM shader.
+/// The fused variants keep an online softmax; one work group covers a block of queries of one (head, batch)
+/// and loops over all keys:
 /// - `.registers`, `attention_registers.comp` (lavapipe): no shared memory or barriers; each lane loads one
 ///   key's K/V row of a subgroup-wide block and subgroupBroadcast shares it, each invocation keeps two query
 ///   rows in registers.
 /// - `.sharedTiles`, `attention_tiled.comp` (desktop GPUs, FlashAttention-2 style): the work group stages
 ///   blocks of K and V rows in shared memory and each invocation owns one query row.
 public struct AttentionKernel {
-    public enum Variant: Sendable { case registers, sharedTiles }
+    public enum Variant: Sendable, CaseIterable { case registers, sharedTiles, blocked }
 
     /// Overrides the device-based choice (tests run both variants on one device); nil selects by device.
     nonisolated(unsafe) public static var forcedVariant: Variant?
@@ -22,16 +27,21 @@ public struct AttentionKernel {
         var queriesPerGroup: Int { localSize * rows }
     }
 
-    static func variant(for device: DeviceInfo) -> Variant {
-        forcedVariant ?? (device.kind == .cpu ? .registers : .sharedTiles)
+    static func variant(for device: DeviceInfo, _ shape: AttentionShape) -> Variant {
+        if let forcedVariant { return forcedVariant }
+        guard device.kind == .cpu else { return .sharedTiles }
+        return shape.queries >= blockedMinimum && shape.keys >= blockedMinimum ? .blocked : .registers
     }
+
+    /// Fewer queries or keys than this leave the blocked variant's 16x8 register blocks mostly empty.
+    static let blockedMinimum = 128
 
     static func config(_ variant: Variant, headDim: Int, device: DeviceInfo) -> Config {
         switch variant {
         case .registers:
             // Two query rows per invocation halve the K/V loads per FMA; wider heads would spill too much.
             return Config(localSize: 16, rows: headDim <= 64 ? 2 : 1, sharedKeys: 0)
-        case .sharedTiles:
+        case .sharedTiles, .blocked:
             // K and V tiles of vec4 rows take 32·keys·⌈headDim/4⌉ bytes; at most 64 keys, a multiple of 4.
             let fitting = Int(device.maxComputeSharedMemorySize) / (32 * ((headDim + 3) / 4))
             return Config(localSize: 64, rows: 1, sharedKeys: max(4, min(64, fitting / 4 * 4)))
@@ -46,7 +56,8 @@ public struct AttentionKernel {
             try require(operand.tensor.dtype == .float32, "attention: operands must be fp32")
         }
         let info = backend.device.info
-        let variant = variant(for: info)
+        let variant = variant(for: info, shape)
+        if variant == .blocked { return try recordBlocked(backend, q: q, k: k, v: v, out: out, shape) }
         let config = config(variant, headDim: shape.headDim, device: info)
         let pipeline: ComputePipeline
         switch variant {
@@ -58,7 +69,7 @@ public struct AttentionKernel {
                 ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
                 ("SUBGROUP", "\(info.subgroupSize)"), ("VEC4", vec4 ? "1" : "0"),
             ], bindings: 4)
-        case .sharedTiles:
+        case .sharedTiles, .blocked:
             pipeline = try backend.pipeline("attention_tiled", defines: [
                 ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
                 ("SHARED_KEYS", "\(config.sharedKeys)"),
@@ -88,6 +99,77 @@ public struct AttentionKernel {
             let groups = (x: (shape.queries + config.queriesPerGroup - 1) / config.queriesPerGroup, y: shape.heads, z: count)
             try backend.recorder.dispatch(pipeline, bindings: views.map(\.binding), push: push, groups: groups)
             first += count
+        }
+    }
+}
+
+extension AttentionKernel {
+    /// Register block of the scores and values shaders (BM x BN in both).
+    static let block = (rows: 16, columns: 8)
+    /// Scratch scores per chunk, in floats: 16 MiB.
+    static let scratchElements = 1 << 22
+
+    static func recordBlocked(_ backend: VulkanBackend, q: AttentionOperand, k: AttentionOperand, v: AttentionOperand,
+                              out: AttentionOperand, _ shape: AttentionShape) throws {
+        // Scratch rows are padded to whole 8-key blocks so the scores shader stores two vec4s per row.
+        let paddedKeys = (shape.keys + 7) / 8 * 8
+        let limit = backend.maxBindingElements()
+        let budget = min(scratchElements, limit)
+        let fitting = budget / (shape.heads * paddedKeys) / block.rows * block.rows
+        try require(fitting > 0, "attention: \(shape.heads) heads of \(block.rows) score rows of \(shape.keys) keys exceed one binding")
+        let chunk = min(shape.queries, fitting)
+        let scores = try backend.empty(shape: [shape.heads * chunk * paddedKeys])
+        let inverseSums = try backend.empty(shape: [shape.heads * chunk])
+
+        func aligned(_ operands: [AttentionOperand]) -> Bool {
+            operands.flatMap { [$0.offset, $0.rowStride, $0.headStride, $0.batchStride] }.allSatisfy { $0 % 4 == 0 }
+                && shape.headDim % 4 == 0
+        }
+        let scoresPipeline = try backend.pipeline("attention_scores", defines: [("VEC4", aligned([q, k]) ? "1" : "0")], bindings: 3)
+        let softmaxPipeline = try backend.pipeline("attention_softmax", bindings: 2)
+        let valuesPipeline = try backend.pipeline("attention_values", defines: [("VEC4", aligned([v]) ? "1" : "0")], bindings: 4)
+        let localSize = 64
+        let blocksN = (shape.keys + block.columns - 1) / block.columns
+        let valueBlocksN = (shape.headDim + block.columns - 1) / block.columns
+
+        for b in 0..<shape.batch {
+            let operands = [(q, shape.queries), (k, shape.keys), (v, shape.keys), (out, shape.queries)]
+            let views = operands.enumerated().map { index, item in
+                BindingWindow(backend, item.0.tensor, start: item.0.offset + b * item.0.batchStride,
+                              end: attentionExtent(item.0, shape, rows: item.1, batches: b + 1),
+                              access: index == 3 ? .write : .read)
+            }
+            try require(views.allSatisfy { $0.count <= limit }, "attention: one batch item of a view spans more than one binding")
+            for first in stride(from: 0, to: shape.queries, by: chunk) {
+                let rows = min(chunk, shape.queries - first)
+                let blocksM = (rows + block.rows - 1) / block.rows
+                let causal = shape.causal ? 1 : 0
+                let scoreBlocks = shape.heads * blocksM * blocksN
+                var grid = backend.grid(scoreBlocks, localSize: localSize)
+                try backend.recorder.dispatch(scoresPipeline, bindings: [views[0].binding, views[1].binding, backend.binding(scores, .write)], push: [
+                    rows.word, shape.keys.word, shape.headDim.word, paddedKeys.word, blocksN.word, blocksM.word, scoreBlocks.word,
+                    causal.word, first.word, shape.scale.word,
+                    (views[0].offset + first * q.rowStride).word, q.rowStride.word, q.headStride.word,
+                    views[1].offset.word, k.rowStride.word, k.headStride.word,
+                ], groups: grid)
+
+                let rowCount = shape.heads * rows
+                grid = backend.grid(rowCount, localSize: localSize)
+                try backend.recorder.dispatch(softmaxPipeline, bindings: [backend.binding(scores, .write), backend.binding(inverseSums, .write)], push: [
+                    rows.word, shape.keys.word, paddedKeys.word, rowCount.word, causal.word, first.word,
+                ], groups: grid)
+
+                let valueBlocks = shape.heads * blocksM * valueBlocksN
+                grid = backend.grid(valueBlocks, localSize: localSize)
+                try backend.recorder.dispatch(valuesPipeline, bindings: [
+                    backend.binding(scores, .read), backend.binding(inverseSums, .read), views[2].binding, views[3].binding,
+                ], push: [
+                    rows.word, shape.keys.word, shape.headDim.word, paddedKeys.word, valueBlocksN.word, blocksM.word, valueBlocks.word,
+                    causal.word, first.word,
+                    views[2].offset.word, v.rowStride.word, v.headStride.word,
+                    (views[3].offset + first * out.rowStride).word, out.rowStride.word, out.headStride.word,
+                ], groups: grid)
+            }
         }
     }
 }
