@@ -37,6 +37,13 @@ final class AttentionTests: XCTestCase {
 
     func testBlockedVariant() throws { try checkAll(.blocked) }
 
+    /// Chunks of 16 query rows: every case but the smallest runs as several chunks (offsets, causal ends).
+    func testBlockedVariantInChunks() throws {
+        AttentionKernel.blockedChunkRows = 16
+        defer { AttentionKernel.blockedChunkRows = nil }
+        try checkAll(.blocked)
+    }
+
     private func checkAll(_ variant: AttentionKernel.Variant) throws {
         let gpu = try VulkanTesting.backend()
         AttentionKernel.forcedVariant = variant
