@@ -1,7 +1,7 @@
 import VulkanRuntime
 
 /// Attention without ever storing the whole score matrix. Three variants:
-/// - `.blocked` (lavapipe, large shapes): chunks of query rows of one batch item, all heads at once, in three
+/// - `.blocked` (lavapipe, every shape): chunks of query rows of one batch item, all heads at once, in three
 ///   register-blocked steps through a scratch matrix of chunk x keys scores: `attention_scores.comp`
 ///   (S = scale·Q·Kᵀ, GEMM-like), `attention_softmax.comp` (P = exp(S − max) in place, 1/Σ per row) and
 ///   `attention_values.comp` (out = P·V / Σ, GEMM-like). The loads per FMA are those of the GEMM shader.
