@@ -2,7 +2,7 @@ import Kernels
 import TestSupport
 import XCTest
 
-/// Fused attention: both shader variants against the CPU reference on strided views with awkward sizes.
+/// Attention: every shader variant against the CPU reference on strided views with awkward sizes.
 final class AttentionTests: XCTestCase {
     let cpu = CPUBackend()
     // Online softmax (exp2, rescaled partial sums) and a different summation order than the reference:
@@ -34,6 +34,15 @@ final class AttentionTests: XCTestCase {
     func testRegisterVariant() throws { try checkAll(.registers) }
 
     func testSharedTileVariant() throws { try checkAll(.sharedTiles) }
+
+    func testBlockedVariant() throws { try checkAll(.blocked) }
+
+    /// Chunks of 16 query rows: every case but the smallest runs as several chunks (offsets, causal ends).
+    func testBlockedVariantInChunks() throws {
+        AttentionKernel.blockedChunkRows = 16
+        defer { AttentionKernel.blockedChunkRows = nil }
+        try checkAll(.blocked)
+    }
 
     private func checkAll(_ variant: AttentionKernel.Variant) throws {
         let gpu = try VulkanTesting.backend()

@@ -1,0 +1,74 @@
+#version 450
+// Blocked attention, step 1 (lavapipe): S[h, r, j] = scale · Q[h, first + r] · K[h, j] for a chunk of query
+// rows of one batch item, every head, into a scratch matrix of rows `stride` wide (a multiple of 8).
+// Register-blocked like gemm_registers.comp: each invocation keeps a 16x8 block of S in 32 vec4 registers
+// and reads Q and K rows as vec4 along the head dim; no shared memory, no barriers. No causal mask here:
+// the softmax step reads only the keys a row sees; blocks no row of theirs sees are skipped.
+// VEC4 = 1: vec4 loads (offsets, strides and head dim multiples of 4), else scalars zero-padded past the head dim.
+#extension GL_EXT_control_flow_attributes : require
+layout(local_size_x = 64) in;
+#include "common.glsl"
+
+#if VEC4
+layout(std430, binding = 0) readonly buffer Q { vec4 q[]; };
+layout(std430, binding = 1) readonly buffer K { vec4 k[]; };
+#else
+layout(std430, binding = 0) readonly buffer Q { float q[]; };
+layout(std430, binding = 1) readonly buffer K { float k[]; };
+#endif
+layout(std430, binding = 2) writeonly buffer S { vec4 s[]; };
+layout(push_constant) uniform Params {
+    uint rows, keys, headDim, stride, blocksN, blocksM, blockCount, causal, firstQuery;
+    float scale;
+    uint qOffset, qRow, qHead, kOffset, kRow, kHead;
+} p;
+
+const uint BM = 16, BN = 8;
+
+// Values c ... c+3 of the row starting at element `base`.
+#if VEC4
+#define LOAD4(buf, base, c) buf[((base) + (c)) >> 2]
+#else
+#define LOAD4(buf, base, c) vec4(buf[(base) + (c)], \
+    (c) + 1 < p.headDim ? buf[(base) + (c) + 1] : 0.0, \
+    (c) + 2 < p.headDim ? buf[(base) + (c) + 2] : 0.0, \
+    (c) + 3 < p.headDim ? buf[(base) + (c) + 3] : 0.0)
+#endif
+
+void main() {
+    const uint block = foldedIndex();
+    if (block >= p.blockCount) return;
+    const uint col0 = (block % p.blocksN) * BN;
+    const uint rest = block / p.blocksN;
+    const uint row0 = (rest % p.blocksM) * BM;
+    const uint h = rest / p.blocksM;
+    // Causal: query first + r sees keys 0 ... first + r.
+    if (p.causal != 0u && col0 > p.firstQuery + min(row0 + BM, p.rows) - 1) return;
+
+    // Rows and keys past the edge are clamped to the last one: loads stay in bounds, stores are skipped.
+    uint qBase[BM];
+    [[unroll]] for (uint i = 0; i < BM; i++) qBase[i] = p.qOffset + h * p.qHead + min(row0 + i, p.rows - 1) * p.qRow;
+    uint kBase[BN];
+    [[unroll]] for (uint j = 0; j < BN; j++) kBase[j] = p.kOffset + h * p.kHead + min(col0 + j, p.keys - 1) * p.kRow;
+    vec4 acc[BM][2];
+    [[unroll]] for (uint i = 0; i < BM; i++) { acc[i][0] = vec4(0.0); acc[i][1] = vec4(0.0); }
+
+    for (uint c = 0; c < p.headDim; c += 4) {
+        vec4 kv[BN];
+        [[unroll]] for (uint j = 0; j < BN; j++) kv[j] = LOAD4(k, kBase[j], c);
+        [[unroll]] for (uint i = 0; i < BM; i++) {
+            const vec4 qv = LOAD4(q, qBase[i], c);
+            acc[i][0] += vec4(dot(qv, kv[0]), dot(qv, kv[1]), dot(qv, kv[2]), dot(qv, kv[3]));
+            acc[i][1] += vec4(dot(qv, kv[4]), dot(qv, kv[5]), dot(qv, kv[6]), dot(qv, kv[7]));
+        }
+    }
+
+    // Keys past the end land in the row's padding, which the softmax step overwrites.
+    [[unroll]] for (uint i = 0; i < BM; i++) {
+        if (row0 + i < p.rows) {
+            const uint index = ((h * p.rows + row0 + i) * p.stride + col0) >> 2;
+            s[index] = acc[i][0] * p.scale;
+            s[index + 1] = acc[i][1] * p.scale;
+        }
+    }
+}

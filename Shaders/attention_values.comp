@@ -1,0 +1,83 @@
+#version 450
+// Blocked attention, step 3: out[h, first + r, c] = Σ_j P[h, r, j] · V[h, j, c] / Σ_j P[h, r, j], with P from
+// step 2 (zero past the keys a row sees). Register-blocked like gemm_registers.comp: each invocation keeps
+// 16 rows x 8 head-dim columns in 32 vec4 registers, reads P as vec4 along keys and V rows as vec4 along
+// the head dim; no shared memory, no barriers.
+// VEC4 = 1: vec4 loads of V (offset, strides and head dim multiples of 4), else scalars.
+#extension GL_EXT_control_flow_attributes : require
+layout(local_size_x = 64) in;
+#include "common.glsl"
+
+layout(std430, binding = 0) readonly buffer P { vec4 prob[]; };
+layout(std430, binding = 1) readonly buffer Inverse { float inverseSum[]; };
+#if VEC4
+layout(std430, binding = 2) readonly buffer V { vec4 v[]; };
+#else
+layout(std430, binding = 2) readonly buffer V { float v[]; };
+#endif
+layout(std430, binding = 3) writeonly buffer O { float o[]; };
+layout(push_constant) uniform Params {
+    uint rows, keys, headDim, stride, blocksN, blocksM, blockCount, causal, firstQuery;
+    uint vOffset, vRow, vHead, oOffset, oRow, oHead;
+} p;
+
+const uint BM = 16, BN = 8;
+
+void main() {
+    const uint block = foldedIndex();
+    if (block >= p.blockCount) return;
+    const uint col0 = (block % p.blocksN) * BN;
+    const uint rest = block / p.blocksN;
+    const uint row0 = (rest % p.blocksM) * BM;
+    const uint h = rest / p.blocksM;
+    // Causal: no row of the block sees past its last row's query; P is zero beyond each row's own end.
+    const uint lastRow = min(row0 + BM, p.rows) - 1;
+    const uint keyEnd = p.causal != 0u ? min(p.keys, p.firstQuery + lastRow + 1) : p.keys;
+
+    // Rows past the edge are clamped to the last one, keys past the end to the last key (its P is zero).
+    uint pBase[BM];
+    [[unroll]] for (uint i = 0; i < BM; i++) pBase[i] = (h * p.rows + min(row0 + i, p.rows - 1)) * p.stride / 4;
+    const uint vBase = p.vOffset + h * p.vHead;
+#if VEC4
+    // The second vec4 group is clamped to the last one when the head dim is 4 mod 8 (its stores are skipped).
+    const uint vCol[2] = uint[2](vBase + min(col0, p.headDim - 4), vBase + min(col0 + 4, p.headDim - 4));
+#else
+    uint vCol[BN];
+    [[unroll]] for (uint j = 0; j < BN; j++) vCol[j] = vBase + min(col0 + j, p.headDim - 1);
+#endif
+    vec4 acc[BM][2];
+    [[unroll]] for (uint i = 0; i < BM; i++) { acc[i][0] = vec4(0.0); acc[i][1] = vec4(0.0); }
+
+    for (uint key = 0; key < keyEnd; key += 4) {
+        vec4 vq[4][2];
+        [[unroll]] for (uint t = 0; t < 4; t++) {
+            const uint rowOffset = min(key + t, p.keys - 1) * p.vRow;
+#if VEC4
+            vq[t][0] = v[(vCol[0] + rowOffset) >> 2];
+            vq[t][1] = v[(vCol[1] + rowOffset) >> 2];
+#else
+            vq[t][0] = vec4(v[vCol[0] + rowOffset], v[vCol[1] + rowOffset], v[vCol[2] + rowOffset], v[vCol[3] + rowOffset]);
+            vq[t][1] = vec4(v[vCol[4] + rowOffset], v[vCol[5] + rowOffset], v[vCol[6] + rowOffset], v[vCol[7] + rowOffset]);
+#endif
+        }
+        [[unroll]] for (uint i = 0; i < BM; i++) {
+            const vec4 pv = prob[pBase[i] + key / 4];
+            [[unroll]] for (uint t = 0; t < 4; t++) {
+                acc[i][0] += pv[t] * vq[t][0];
+                acc[i][1] += pv[t] * vq[t][1];
+            }
+        }
+    }
+
+    const uint oBase = p.oOffset + h * p.oHead;
+    [[unroll]] for (uint i = 0; i < BM; i++) {
+        const uint row = row0 + i;
+        if (row < p.rows) {
+            const float inverse = inverseSum[h * p.rows + row];
+            [[unroll]] for (uint j = 0; j < BN; j++) {
+                // A guard, not a break: loops with breaks are not unrolled and acc would live in memory.
+                if (col0 + j < p.headDim) o[oBase + row * p.oRow + col0 + j] = acc[i][j >> 2][j & 3u] * inverse;
+            }
+        }
+    }
+}
