@@ -11,6 +11,9 @@ public final class VulkanBackend: Backend {
     public var deviceName: String { device.info.name }
     public var supportsHalf: Bool { device.info.supportsHalf }
 
+    /// Scratch tensors of multi-pass kernels, kept and grown so recorded passes do not each hold their own.
+    private var scratchTensors: [String: Tensor] = [:]
+
     /// Push-constant block size of every pipeline: the 128 bytes every Vulkan device guarantees.
     static let pushConstantBytes = 128
 
@@ -87,6 +90,14 @@ public final class VulkanBackend: Backend {
     }
 
     // MARK: Helpers for the op types
+
+    /// A scratch tensor of at least `count` floats, shared by every call of one kernel (the recorder orders reuse).
+    func scratch(_ name: String, count: Int) throws -> Tensor {
+        if let existing = scratchTensors[name], existing.count >= count { return existing }
+        let tensor = try empty(shape: [max(count, scratchTensors[name]?.count ?? 0)])
+        scratchTensors[name] = tensor
+        return tensor
+    }
 
     /// The GPU buffer behind a tensor of this backend.
     func buffer(_ tensor: Tensor) -> GPUBuffer {

@@ -120,8 +120,8 @@ extension AttentionKernel {
         let chunkCount = (shape.queries + fitting - 1) / fitting
         let balanced = ((shape.queries + chunkCount - 1) / chunkCount + block.rows - 1) / block.rows * block.rows
         let chunk = min(shape.queries, balanced, blockedChunkRows ?? Int.max)
-        let (scores, inverseSums) = try BlockedScratch.tensors(backend, scores: shape.heads * chunk * paddedKeys,
-                                                               sums: shape.heads * chunk)
+        let scores = try backend.scratch("attention.scores", count: shape.heads * chunk * paddedKeys)
+        let inverseSums = try backend.scratch("attention.sums", count: shape.heads * chunk)
 
         func aligned(_ operands: [AttentionOperand]) -> Bool {
             operands.flatMap { [$0.offset, $0.rowStride, $0.headStride, $0.batchStride] }.allSatisfy { $0 % 4 == 0 }
@@ -173,31 +173,6 @@ extension AttentionKernel {
                 ], groups: grid)
             }
         }
-    }
-}
-
-/// The blocked variant's scratch (scores and inverse row sums), one pair kept for the latest backend and grown
-/// as needed: calls reuse it (the recorder orders the accesses), so a model's layers recorded before one
-/// submission share one scratch matrix instead of holding one each.
-final class BlockedScratch {
-    weak var owner: VulkanBackend?
-    let scores: Tensor, sums: Tensor
-
-    nonisolated(unsafe) static var latest: BlockedScratch?
-
-    init(owner: VulkanBackend, scores: Tensor, sums: Tensor) {
-        self.owner = owner; self.scores = scores; self.sums = sums
-    }
-
-    static func tensors(_ backend: VulkanBackend, scores: Int, sums: Int) throws -> (Tensor, Tensor) {
-        let previous = latest?.owner === backend ? latest : nil
-        if let previous, previous.scores.count >= scores, previous.sums.count >= sums {
-            return (previous.scores, previous.sums)
-        }
-        let grown = BlockedScratch(owner: backend, scores: try backend.empty(shape: [max(scores, previous?.scores.count ?? 0)]),
-                                   sums: try backend.empty(shape: [max(sums, previous?.sums.count ?? 0)]))
-        latest = grown
-        return (grown.scores, grown.sums)
     }
 }
 
