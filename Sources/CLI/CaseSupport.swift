@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Kernels
 import Model
@@ -97,3 +98,5 @@ func determinant3(_ m: [[Double]]) -> Double {
     m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
         + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0])
 }
+
+extension ZoomPipeline.WindowBox: ExpressibleByArgument {}

@@ -36,6 +36,9 @@ struct EvaluateCommand: ParsableCommand {
     @Flag(name: .long, help: "Only the global (zoom-out) pass.")
     var noZoomIn = false
 
+    @Option(name: .long, help: "Box of each zoom-in window: published (the user's box for one window, else the global prediction's box in the window) or user (the user's zoom-out box in every window, as the shared fixtures were made).")
+    var windowBox: ZoomPipeline.WindowBox = .published
+
     @Option(name: .long, help: "Write the Dice values as JSON.")
     var json: String?
 
@@ -96,6 +99,7 @@ struct EvaluateCommand: ParsableCommand {
 
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
+        pipeline.windowBox = windowBox
         pipeline.progress = progress
         let results = try pipeline.run(loaded.volume, prompts: evaluated.map(\.prompt))
         if progress != nil { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }

@@ -55,6 +55,9 @@ struct SegmentCommand: ParsableCommand {
     @Flag(name: .long, help: "Only the global (zoom-out) pass.")
     var noZoomIn = false
 
+    @Option(name: .long, help: "Box of each zoom-in window: published (the user's box for one window, else the global prediction's box in the window) or user (the user's zoom-out box in every window, as the shared fixtures were made).")
+    var windowBox: ZoomPipeline.WindowBox = .published
+
     @Flag(name: .long, help: "Replace existing output files.")
     var overwrite = false
 
@@ -106,6 +109,7 @@ struct SegmentCommand: ParsableCommand {
 
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
+        pipeline.windowBox = windowBox
         pipeline.progress = progress
         let results = try pipeline.run(loaded.volume, prompts: prompts)
         if progress != nil { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }

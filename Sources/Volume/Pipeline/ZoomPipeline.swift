@@ -15,8 +15,18 @@ public final class ZoomPipeline {
         public var seconds: Double
     }
 
+    /// Which box a zoom-in window gets from a box prompt.
+    public enum WindowBox: String, CaseIterable, Sendable {
+        /// The published sliding window: the user's box for a single window, else the box of the global prediction
+        /// inside the window (spec section 6.3).
+        case published
+        /// The user's zoom-out box, unchanged, in every window: what the shared fixtures were generated with.
+        case user
+    }
+
     public let model: SegVolModel
     public var zoomIn = true
+    public var windowBox = WindowBox.published
     public var overlap = 0.5
     /// Called with a short status line before each long step.
     public var progress: ((String) -> Void)?
@@ -116,7 +126,9 @@ public final class ZoomPipeline {
                               size: [Int], prediction: GlobalPrediction) throws -> Prompt {
         var result = Prompt(text: prompt.text)
         if let box = prompt.box {
-            if single {
+            if windowBox == .user {
+                result.box = box
+            } else if single {
                 result.box = userBoxInWindow(box, roi: roi, extent: extent, size: size)
             } else {
                 result.box = prediction.box(inWindowAt: origin, window: window)
