@@ -31,6 +31,7 @@ run)
     export SEGVOL_CACHE_DIR=/tmp/segvol-cache
     nvidia-smi --query-gpu=name,driver_version,clocks.max.sm --format=csv | tee "$out/gpu.txt" || true
     .dist/segvol devices | tee "$out/devices.txt"
+    .dist/segvol check | tee "$out/check.txt"
     .dist/segvol evaluate --model .dist/fixture --image .dist/example_ct_sm.nii.gz --label .dist/fixture/gt.nii.gz \
         --classes "1=liver,2=spleen" --prompts text,box --logits-dir "$out/logits" --json "$out/evaluate.json" | tee "$out/evaluate.txt"
     .dist/segvol bench kernels --skip-cpu-reference --runs 20 --warmup 3 --json | tee "$out/kernels.jsonl"
