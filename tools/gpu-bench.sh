@@ -2,7 +2,7 @@
 # Runs the benchmarks and a GPU parity check on a machine with a GPU and no Swift toolchain.
 # Build here first:   tools/gpu-bench.sh pack        (release binary, static Swift runtime, into .dist/)
 # Then on the GPU box: tools/gpu-bench.sh run OUT_DIR (with .dist/ and the Vulkan loader .debs in .gl/)
-set -euo pipefail
+set -uo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in

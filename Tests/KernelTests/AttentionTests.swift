@@ -31,7 +31,6 @@ final class AttentionTests: XCTestCase {
         Case(batch: 1, heads: 1, queries: 13, keys: 1, headDim: 37),
     ]
 
-    func testRegisterVariant() throws { try checkAll(.registers) }
 
     func testSharedTileVariant() throws { try checkAll(.sharedTiles) }
 

@@ -1,19 +1,15 @@
 import VulkanRuntime
 
-/// Attention without ever storing the whole score matrix. Three variants:
+/// Attention without ever storing the whole score matrix. Two variants:
 /// - `.blocked` (lavapipe, every shape): chunks of query rows of one batch item, all heads at once, in three
 ///   register-blocked steps through a scratch matrix of chunk x keys scores: `attention_scores.comp`
 ///   (S = scale·Q·Kᵀ, GEMM-like), `attention_softmax.comp` (P = exp(S − max) in place, 1/Σ per row) and
 ///   `attention_values.comp` (out = P·V / Σ, GEMM-like). The loads per FMA are those of the GEMM shader.
-/// The fused variants keep an online softmax; one work group covers a block of queries of one (head, batch)
-/// and loops over all keys:
-/// - `.registers`, `attention_registers.comp` (lavapipe): no shared memory or barriers; each lane loads one
-///   key's K/V row of a subgroup-wide block and subgroupBroadcast shares it, each invocation keeps two query
-///   rows in registers.
 /// - `.sharedTiles`, `attention_tiled.comp` (desktop GPUs, FlashAttention-2 style): the work group stages
-///   blocks of K and V rows in shared memory and each invocation owns one query row.
+///   blocks of K and V rows in shared memory and each invocation owns one query row; an online softmax over
+///   all keys per block of queries of one (head, batch).
 public struct AttentionKernel {
-    public enum Variant: Sendable, CaseIterable { case registers, sharedTiles, blocked }
+    public enum Variant: Sendable, CaseIterable { case sharedTiles, blocked }
 
     /// Overrides the device-based choice (tests run both variants on one device); nil selects by device.
     nonisolated(unsafe) public static var forcedVariant: Variant?
@@ -35,16 +31,10 @@ public struct AttentionKernel {
     /// Caps the query rows of one chunk of the blocked variant (tests force several chunks); nil: as many as fit.
     nonisolated(unsafe) public static var blockedChunkRows: Int?
 
-    static func config(_ variant: Variant, headDim: Int, device: DeviceInfo) -> Config {
-        switch variant {
-        case .registers:
-            // Two query rows per invocation halve the K/V loads per FMA; wider heads would spill too much.
-            return Config(localSize: 16, rows: headDim <= 64 ? 2 : 1, sharedKeys: 0)
-        case .sharedTiles, .blocked:
-            // K and V tiles of vec4 rows take 32·keys·⌈headDim/4⌉ bytes; at most 64 keys, a multiple of 4.
-            let fitting = Int(device.maxComputeSharedMemorySize) / (32 * ((headDim + 3) / 4))
-            return Config(localSize: 64, rows: 1, sharedKeys: max(4, min(64, fitting / 4 * 4)))
-        }
+    static func config(headDim: Int, device: DeviceInfo) -> Config {
+        // K and V tiles of vec4 rows take 32·keys·⌈headDim/4⌉ bytes; at most 64 keys, a multiple of 4.
+        let fitting = Int(device.maxComputeSharedMemorySize) / (32 * ((headDim + 3) / 4))
+        return Config(localSize: 64, rows: 1, sharedKeys: max(4, min(64, fitting / 4 * 4)))
     }
 
     static func record(_ backend: VulkanBackend, q: AttentionOperand, k: AttentionOperand, v: AttentionOperand,
@@ -57,23 +47,11 @@ public struct AttentionKernel {
         let info = backend.device.info
         let variant = variant(for: info)
         if variant == .blocked { return try recordBlocked(backend, q: q, k: k, v: v, out: out, shape) }
-        let config = config(variant, headDim: shape.headDim, device: info)
-        let pipeline: ComputePipeline
-        switch variant {
-        case .registers:
-            // vec4 loads need every row start on a multiple of 4 elements.
-            let strides = [q, k, v].flatMap { [$0.offset, $0.rowStride, $0.headStride, $0.batchStride] } + [shape.headDim]
-            let vec4 = strides.allSatisfy { $0 % 4 == 0 }
-            pipeline = try backend.pipeline("attention_registers", defines: [
-                ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
-                ("SUBGROUP", "\(info.subgroupSize)"), ("VEC4", vec4 ? "1" : "0"),
-            ], bindings: 4)
-        case .sharedTiles, .blocked:
-            pipeline = try backend.pipeline("attention_tiled", defines: [
-                ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
-                ("SHARED_KEYS", "\(config.sharedKeys)"),
-            ], bindings: 4)
-        }
+        let config = config(headDim: shape.headDim, device: info)
+        let pipeline = try backend.pipeline("attention_tiled", defines: [
+            ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
+            ("SHARED_KEYS", "\(config.sharedKeys)"),
+        ], bindings: 4)
 
         // All batch items in one dispatch when the views fit a binding, else one dispatch per item.
         let limit = backend.maxBindingElements()
