@@ -35,7 +35,8 @@ struct ModelBenchCommand: ParsableCommand {
             if !options.json {
                 print("model: spatial size \(config.spatialSize), embed \(config.embedDim), \(config.vitLayers) ViT layers; published PyTorch on 2 CPU cores: about 7600 ms per forward")
             }
-            report.printTable(columns: [("stage", "stage"), ("backend", "backend"), ("device", "device"), ("ms", "ms")])
+            report.printTable(columns: [("stage", "stage"), ("backend", "backend"), ("device", "device"), ("ms", "wall ms"),
+                                        ("gpu_ms", "GPU ms"), ("dispatches", "dispatches")])
         }
     }
 
@@ -51,11 +52,24 @@ struct ModelBenchCommand: ParsableCommand {
         let s = config.spatialSize.map(Float.init)
         let prompt = Prompt(text: "liver", box: [s[0] / 8, s[1] / 4, s[2] / 4, s[0] * 5 / 8, s[1] * 3 / 4, s[2] * 3 / 4])
 
+        // On a GPU, the kernels' own time (timestamps) beside the wall time of recording, submitting and waiting.
+        let gpu = backend as? VulkanBackend
+        gpu?.recorder.profiling = gpu?.device.info.timestampsSupported ?? false
+        defer { gpu?.recorder.profiling = false }
+        var kernelTimes: [Double] = []
+        func kernelMilliseconds() -> [String: Any] {
+            guard let gpu, gpu.recorder.profiling, !kernelTimes.isEmpty else { return [:] }
+            let recent = kernelTimes.suffix(runs).sorted()
+            return ["gpu_ms": recent[recent.count / 2], "dispatches": gpu.recorder.lastTimings.count]
+        }
         let encoder = try medianMilliseconds(runs: runs, warmup: warmup) {
             _ = try model.encodeImage(volume)
             try backend.synchronize()
+            kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
         }
-        report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "ms": encoder])
+        report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "ms": encoder]
+                   .merging(kernelMilliseconds()) { a, _ in a })
+        kernelTimes = []
         let forward = try medianMilliseconds(runs: runs, warmup: warmup) {
             let tokens = try model.encodeImage(volume)
             let text = try model.encodeText(tokenIDs: [Self.liverTokens])
@@ -64,7 +78,9 @@ struct ModelBenchCommand: ParsableCommand {
             try backend.resize3d(lowRes, out: logits, channels: 1, inSize: config.lowResSize, outSize: config.spatialSize,
                                  mode: .trilinear(alignCorners: false))
             try backend.synchronize()
+            kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
         }
-        report.add(["stage": "forward", "backend": backend.kind, "device": backend.deviceName, "ms": forward])
+        report.add(["stage": "forward", "backend": backend.kind, "device": backend.deviceName, "ms": forward]
+                   .merging(kernelMilliseconds()) { a, _ in a })
     }
 }
