@@ -192,11 +192,12 @@ public final class GPUDevice {
 
     /// The pipeline for `source` with `defines`, compiled and created on first use only.
     /// `texelBindings` are read through uniform texel buffers (`samplerBuffer`), the rest are storage buffers.
-    public func pipeline(name: String, source: String, defines: [(String, String)] = [],
+    /// `source` is only evaluated when the pipeline is not built yet (it is on every dispatch's path).
+    public func pipeline(name: String, source: @autoclosure () throws -> String, defines: [(String, String)] = [],
                          bindingCount: Int, texelBindings: Set<Int> = [], pushConstantBytes: Int) throws -> ComputePipeline {
         let key = name + "|" + defines.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "|" + texelBindings.sorted().map(String.init).joined(separator: ",")
         if let cached = pipelines[key] { return cached }
-        let spirv = try compiler.compile(name: name, source: source, defines: defines)
+        let spirv = try compiler.compile(name: name, source: try source(), defines: defines)
         let pipeline = try ComputePipeline(device: self, name: name, spirv: spirv, bindingCount: bindingCount,
                                            texelBindings: texelBindings, pushConstantBytes: pushConstantBytes)
         pipelines[key] = pipeline

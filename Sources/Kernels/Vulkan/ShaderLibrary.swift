@@ -3,11 +3,20 @@ import VulkanRuntime
 
 /// The GLSL sources of `Shaders/`, embedded at build time, with `#include "x.glsl"` resolved.
 enum ShaderLibrary {
+    /// Sources with their includes resolved, once per file.
+    nonisolated(unsafe) private static var resolved: [String: String] = [:]
+    private static let lock = NSLock()
+
     static func source(_ file: String) throws -> String {
+        lock.lock()
+        defer { lock.unlock() }
+        if let cached = resolved[file] { return cached }
         guard let text = EmbeddedShaders.sources[file] else {
             throw BackendError("no shader named \(file) in Shaders/")
         }
-        return try resolveIncludes(text, seen: [file])
+        let source = try resolveIncludes(text, seen: [file])
+        resolved[file] = source
+        return source
     }
 
     private static func resolveIncludes(_ text: String, seen: Set<String>) throws -> String {
