@@ -25,26 +25,17 @@ final class ImageEncoder {
         try backend.permute(patches, out: x, shape: [batch, e, n], permutation: [0, 2, 1])
         try backend.binary(.add, x, weights.tensor("image_encoder.patch_embedding.position_embeddings"), out: x)
 
-        let normed = try workspace.tensor("normed", [rows, e], backend)
-        let qkv = try workspace.tensor("qkv", [rows, 3 * e], backend)
-        let attended = try workspace.tensor("attended", [rows, e], backend)
-        let hidden = try workspace.tensor("hidden", [rows, c.vitMLP], backend)
-        let heads = c.vitHeads, headDim = e / heads
-        let shape = AttentionShape(batch: batch, heads: heads, queries: n, keys: n, headDim: headDim)
+        let scratch = PreNormBlock.Scratch(
+            normed: try workspace.tensor("normed", [rows, e], backend), qkv: try workspace.tensor("qkv", [rows, 3 * e], backend),
+            attended: try workspace.tensor("attended", [rows, e], backend),
+            hidden: try workspace.tensor("hidden", [rows, c.vitMLP], backend))
         for i in 0..<c.vitLayers {
-            let block = "image_encoder.blocks.\(i)"
-            try backend.layerNorm(x, weights.norm(block + ".norm1"), rows: rows, out: normed)
-            try backend.linear(normed, weights.linear(block + ".attn.qkv"), rows: rows, out: qkv)
-            // qkv rows are [q | k | v], each split into heads of headDim contiguous channels.
-            try backend.attention(
-                q: .packed(qkv, rows: n, heads: heads, headDim: headDim, offset: 0, rowStride: 3 * e),
-                k: .packed(qkv, rows: n, heads: heads, headDim: headDim, offset: e, rowStride: 3 * e),
-                v: .packed(qkv, rows: n, heads: heads, headDim: headDim, offset: 2 * e, rowStride: 3 * e),
-                out: .packed(attended, rows: n, heads: heads, headDim: headDim), shape)
-            try backend.linear(attended, weights.linear(block + ".attn.out_proj"), rows: rows, out: x, residual: x)
-            try backend.layerNorm(x, weights.norm(block + ".norm2"), rows: rows, out: normed)
-            try backend.linear(normed, weights.linear(block + ".mlp.linear1"), rows: rows, out: hidden, activation: .gelu)
-            try backend.linear(hidden, weights.linear(block + ".mlp.linear2"), rows: rows, out: x, residual: x)
+            let name = "image_encoder.blocks.\(i)"
+            let block = PreNormBlock(norm1: weights.norm(name + ".norm1"), qkv: weights.linear(name + ".attn.qkv"),
+                                     outProjection: weights.linear(name + ".attn.out_proj"), norm2: weights.norm(name + ".norm2"),
+                                     fc1: weights.linear(name + ".mlp.linear1"), fc2: weights.linear(name + ".mlp.linear2"),
+                                     activation: .gelu)
+            try block.apply(x, batch: batch, length: n, heads: c.vitHeads, causal: false, scratch: scratch, on: backend)
         }
         try backend.layerNorm(x, weights.norm("image_encoder.norm"), rows: rows, out: x)
         return x

@@ -29,6 +29,36 @@ extension Backend {
     }
 }
 
+/// The pre-norm transformer block both the ViT and the CLIP tower use:
+/// x += out_proj(attention(split(qkv(LN1(x))))); x += fc2(act(fc1(LN2(x)))).
+/// `qkv` projects to [q | k | v] rows, each split into heads of contiguous channels.
+struct PreNormBlock {
+    let norm1: Norm, qkv: Linear, outProjection: Linear, norm2: Norm, fc1: Linear, fc2: Linear
+    let activation: Activation
+
+    /// Scratch tensors of one block size, shared by every block of a tower.
+    struct Scratch {
+        let normed: Tensor, qkv: Tensor, attended: Tensor, hidden: Tensor
+    }
+
+    /// Updates `x` (batch·length rows of width E) in place.
+    func apply(_ x: Tensor, batch: Int, length: Int, heads: Int, causal: Bool, scratch: Scratch, on backend: Backend) throws {
+        let rows = batch * length, width = x.count / rows, headDim = width / heads
+        try backend.layerNorm(x, norm1, rows: rows, out: scratch.normed)
+        try backend.linear(scratch.normed, qkv, rows: rows, out: scratch.qkv)
+        try backend.attention(
+            q: .packed(scratch.qkv, rows: length, heads: heads, headDim: headDim, offset: 0, rowStride: 3 * width),
+            k: .packed(scratch.qkv, rows: length, heads: heads, headDim: headDim, offset: width, rowStride: 3 * width),
+            v: .packed(scratch.qkv, rows: length, heads: heads, headDim: headDim, offset: 2 * width, rowStride: 3 * width),
+            out: .packed(scratch.attended, rows: length, heads: heads, headDim: headDim),
+            AttentionShape(batch: batch, heads: heads, queries: length, keys: length, headDim: headDim, causal: causal))
+        try backend.linear(scratch.attended, outProjection, rows: rows, out: x, residual: x)
+        try backend.layerNorm(x, norm2, rows: rows, out: scratch.normed)
+        try backend.linear(scratch.normed, fc1, rows: rows, out: scratch.hidden, activation: activation)
+        try backend.linear(scratch.hidden, fc2, rows: rows, out: x, residual: x)
+    }
+}
+
 /// Scratch tensors kept between calls: the encoder reuses them block after block and window after
 /// window; the recorder orders the reuse with barriers.
 final class Workspace {

@@ -29,7 +29,7 @@ final class MaskDecoder {
         let queryPE = tokens
         // src = image + dense (no-mask) embedding, repeated per category.
         let srcOne = try backend.adding(image, noMask)
-        var keys = try backend.empty(shape: [batch * n, e])
+        let keys = try backend.empty(shape: [batch * n, e])
         for b in 0..<batch {
             try backend.copy(srcOne, sourceOffset: 0, to: keys, destinationOffset: b * n * e, count: n * e)
         }

@@ -41,26 +41,18 @@ final class TextEncoder {
                          to: positions, destinationOffset: 0, count: length * h)
         try backend.binary(.add, x, positions, out: x)
 
-        let normed = try backend.empty(shape: [rows, h])
-        let qkv = try backend.empty(shape: [rows, 3 * h])
-        let attended = try backend.empty(shape: [rows, h])
-        let hidden = try backend.empty(shape: [rows, config.clipMLP])
-        let heads = config.clipHeads, headDim = h / heads
-        let shape = AttentionShape(batch: batch, heads: heads, queries: length, keys: length, headDim: headDim, causal: true)
+        let scratch = PreNormBlock.Scratch(
+            normed: try backend.empty(shape: [rows, h]), qkv: try backend.empty(shape: [rows, 3 * h]),
+            attended: try backend.empty(shape: [rows, h]), hidden: try backend.empty(shape: [rows, config.clipMLP]))
         for i in 0..<config.clipLayers {
             let layer = WeightManifest.clipLayer(i)
-            try backend.layerNorm(x, weights.norm(layer + ".layer_norm1"), rows: rows, out: normed)
-            try backend.linear(normed, weights.linear(layer + ".self_attn.qkv"), rows: rows, out: qkv)
-            try backend.attention(
-                q: .packed(qkv, rows: length, heads: heads, headDim: headDim, offset: 0, rowStride: 3 * h),
-                k: .packed(qkv, rows: length, heads: heads, headDim: headDim, offset: h, rowStride: 3 * h),
-                v: .packed(qkv, rows: length, heads: heads, headDim: headDim, offset: 2 * h, rowStride: 3 * h),
-                out: .packed(attended, rows: length, heads: heads, headDim: headDim), shape)
-            try backend.linear(attended, weights.linear(layer + ".self_attn.out_proj"), rows: rows, out: x, residual: x)
-            try backend.layerNorm(x, weights.norm(layer + ".layer_norm2"), rows: rows, out: normed)
-            try backend.linear(normed, weights.linear(layer + ".mlp.fc1"), rows: rows, out: hidden, activation: activation)
-            try backend.linear(hidden, weights.linear(layer + ".mlp.fc2"), rows: rows, out: x, residual: x)
+            let block = PreNormBlock(norm1: weights.norm(layer + ".layer_norm1"), qkv: weights.linear(layer + ".self_attn.qkv"),
+                                     outProjection: weights.linear(layer + ".self_attn.out_proj"),
+                                     norm2: weights.norm(layer + ".layer_norm2"), fc1: weights.linear(layer + ".mlp.fc1"),
+                                     fc2: weights.linear(layer + ".mlp.fc2"), activation: activation)
+            try block.apply(x, batch: batch, length: length, heads: config.clipHeads, causal: true, scratch: scratch, on: backend)
         }
+        let normed = scratch.normed
         try backend.layerNorm(x, weights.norm(Self.root + ".final_layer_norm"), rows: rows, out: normed)
 
         // Pool at the first EOS of each sequence (HF CLIP takes argmax of the ids: the first EOS).
