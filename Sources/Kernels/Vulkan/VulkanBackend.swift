@@ -152,6 +152,23 @@ public final class VulkanBackend: Backend {
     }
 }
 
+/// A binding of elements [start, end) of a tensor that begins at an offset the device accepts; the shader
+/// adds `offset` (start's position inside the binding) to its indices.
+struct BindingWindow {
+    let binding: BufferBinding
+    let offset: Int
+    let count: Int
+
+    init(_ backend: VulkanBackend, _ tensor: Tensor, start: Int, end: Int, access: BufferBinding.Access) {
+        // At least 16 bytes, so a view whose start is a multiple of 4 elements stays vec4-aligned inside the binding.
+        let alignment = max(16, Int(backend.device.info.minStorageBufferOffsetAlignment)) / tensor.dtype.size
+        let alignedStart = start / alignment * alignment
+        offset = start - alignedStart
+        count = end - alignedStart
+        binding = backend.binding(tensor, access, offset: alignedStart, count: count)
+    }
+}
+
 /// Push constants as 32-bit words.
 extension Int { var word: UInt32 { UInt32(truncatingIfNeeded: self) } }
 extension Float { var word: UInt32 { bitPattern } }

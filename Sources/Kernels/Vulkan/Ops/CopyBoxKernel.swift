@@ -47,15 +47,12 @@ extension VulkanBackend {
     }
 
     /// A binding of the depth slices [firstSlice, firstSlice + slices) of a volume, clipped to the volume, with the
-    /// element index its first element has in the whole tensor (aligned down to the device's offset alignment).
-    /// Nil when the range lies outside the volume.
+    /// element index its first element has in the whole tensor. Nil when the range lies outside the volume.
     func sliceBinding(_ tensor: Tensor, _ access: BufferBinding.Access, firstSlice: Int, slices: Int, sliceSize: Int,
                       totalSlices: Int) -> (binding: BufferBinding, base: Int)? {
         let lo = max(firstSlice, 0), hi = min(firstSlice + slices, totalSlices)
         guard lo < hi else { return nil }
-        let alignment = max(Int(device.info.minStorageBufferOffsetAlignment) / tensor.dtype.size, 1)
-        let start = lo * sliceSize / alignment * alignment
-        let end = hi * sliceSize
-        return (binding(tensor, access, offset: start, count: end - start), start)
+        let window = BindingWindow(self, tensor, start: lo * sliceSize, end: hi * sliceSize, access: access)
+        return (window.binding, lo * sliceSize - window.offset)
     }
 }
