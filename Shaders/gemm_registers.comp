@@ -38,8 +38,12 @@ layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 // Residual and C may be the same buffer (in place x += f(x)): each element is read before it is written.
 layout(std430, binding = 3) readonly buffer Residual { float residual[]; };
 layout(std430, binding = 4) writeonly buffer C { float c[]; };
+// Shared by the three GEMM shaders (GemmKernel.swift): lda and ldc are A's and C's row strides (they differ
+// from k and n when a GEMM is split into chunks); the offsets place each operand inside its binding;
+// blocksN and blockCount are used by the register variant only.
 layout(push_constant) uniform Params {
-    uint m, n, k, strideA, strideB, strideC, batchOffset, activation, flags, blocksN, blockCount;
+    uint m, n, k, strideA, strideB, strideC, batchOffset, activation, flags, blocksN, blockCount,
+         lda, ldc, aOffset, bOffset, biasOffset, residualOffset, cOffset;
 } p;
 
 const uint BM = 16, BN = 8;
@@ -66,11 +70,11 @@ void main() {
     if (block >= p.blockCount) return;
     uint row0 = (block / p.blocksN) * BM, col0 = (block % p.blocksN) * BN;
     uint batch = gl_WorkGroupID.z + p.batchOffset;
-    uint aBase = batch * p.strideA, bBase = batch * p.strideB;
+    uint aBase = p.aOffset + batch * p.strideA, bBase = p.bOffset + batch * p.strideB;
 
     // Rows and columns past the edge are clamped to the last one: loads stay in bounds, stores are skipped.
     uint aRow[BM];
-    [[unroll]] for (uint i = 0; i < BM; i++) aRow[i] = aBase + min(row0 + i, p.m - 1) * p.k;
+    [[unroll]] for (uint i = 0; i < BM; i++) aRow[i] = aBase + min(row0 + i, p.m - 1) * p.lda;
     vec4 acc[BM][2];
     [[unroll]] for (uint i = 0; i < BM; i++) { acc[i][0] = vec4(0.0); acc[i][1] = vec4(0.0); }
     uint k4 = p.k & ~3u;
@@ -148,10 +152,10 @@ void main() {
         uint row = row0 + e / BN, col = col0 + e % BN;
         if (row >= p.m || col >= p.n) continue;
         float value = values[e];
-        if (hasBias) value += bias[col];
+        if (hasBias) value += bias[p.biasOffset + col];
         value = activate(value, p.activation);
-        uint index = cBase + row * p.n + col;
-        if (hasResidual) value += residual[index];
-        c[index] = value;
+        uint index = cBase + row * p.ldc + col;
+        if (hasResidual) value += residual[p.residualOffset + index];
+        c[p.cOffset + index] = value;
     }
 }

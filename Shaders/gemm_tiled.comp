@@ -19,8 +19,12 @@ layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 // Residual and C may be the same buffer (in place x += f(x)): each element is read before it is written.
 layout(std430, binding = 3) readonly buffer Residual { float residual[]; };
 layout(std430, binding = 4) writeonly buffer C { float c[]; };
+// Shared by the three GEMM shaders (GemmKernel.swift): lda and ldc are A's and C's row strides (they differ
+// from k and n when a GEMM is split into chunks); the offsets place each operand inside its binding;
+// blocksN and blockCount are used by the register variant only.
 layout(push_constant) uniform Params {
-    uint m, n, k, strideA, strideB, strideC, batchOffset, activation, flags;
+    uint m, n, k, strideA, strideB, strideC, batchOffset, activation, flags, blocksN, blockCount,
+         lda, ldc, aOffset, bOffset, biasOffset, residualOffset, cOffset;
 } p;
 
 const uint TM = 64, TN = 64, TK = 16;
@@ -32,7 +36,7 @@ void main() {
     uint t = gl_LocalInvocationID.x;
     uint row0 = gl_WorkGroupID.y * TM, col0 = gl_WorkGroupID.x * TN;
     uint batch = gl_WorkGroupID.z + p.batchOffset;
-    uint aBase = batch * p.strideA, bBase = batch * p.strideB;
+    uint aBase = p.aOffset + batch * p.strideA, bBase = p.bOffset + batch * p.strideB;
     // Outputs of this invocation: rows ty + 8i, columns tx + 16j (strided so shared reads do not conflict).
     uint tx = t % 16u, ty = t / 16u;
     float acc[8][4];
@@ -43,7 +47,7 @@ void main() {
         uint kk = t % TK, r = t / TK;
         [[unroll]] for (uint s = 0; s < 8; s++) {
             uint row = row0 + r + 8u * s, kIndex = k0 + kk;
-            tileA[kk][r + 8u * s] = row < p.m && kIndex < p.k ? a[aBase + row * p.k + kIndex] : 0.0;
+            tileA[kk][r + 8u * s] = row < p.m && kIndex < p.k ? a[aBase + row * p.lda + kIndex] : 0.0;
         }
 #if B_KN
         // Stage B (16 k x 64 n) from rows along n.
@@ -79,11 +83,11 @@ void main() {
             // A guard, not a break: loops with breaks are not unrolled and acc would live in memory.
             if (row < p.m && col < p.n) {
                 float value = acc[i][j];
-                if (hasBias) value += bias[col];
+                if (hasBias) value += bias[p.biasOffset + col];
                 value = activate(value, p.activation);
-                uint index = cBase + row * p.n + col;
-                if (hasResidual) value += residual[index];
-                c[index] = value;
+                uint index = cBase + row * p.ldc + col;
+                if (hasResidual) value += residual[p.residualOffset + index];
+                c[p.cOffset + index] = value;
             }
         }
     }

@@ -1,4 +1,4 @@
-import Kernels
+@testable import Kernels
 import TestSupport
 import VulkanRuntime
 import XCTest
@@ -10,6 +10,8 @@ final class GemmTests: XCTestCase {
 
     /// fp32 accumulation in another order: about sqrt(k)·2^-24 of max |ref| for k ≤ 1024.
     static let fp32Tolerance: Float = 1e-5
+    /// The same bound for k up to 9000: sqrt(9000 / 1024) ≈ 3 times larger.
+    static let longKTolerance: Float = 3e-5
     /// Cooperative matrices round A and B to fp16 (2^-11 relative each) before multiplying.
     static let fp16InputTolerance: Float = 1e-2
 
@@ -74,6 +76,62 @@ final class GemmTests: XCTestCase {
 
     func testCooperativeMatrixMatchesReference() throws {
         try checkVariant(.cooperativeMatrix, tolerance: Self.fp16InputTolerance)
+    }
+
+    /// Every case again with bindings of 1000 elements: split by batch items, rows, columns (.nk B) and k (.kn B,
+    /// accumulating in place, then the activation and residual as element-wise passes).
+    func testSplitIntoChunksMatchesReference() throws {
+        GemmKernel.bindingElementsOverride = 1000
+        defer { GemmKernel.bindingElementsOverride = nil }
+        let gpu = try VulkanTesting.backend()
+        for variant in GemmVariant.allCases where GemmKernel.isSupported(variant, info: gpu.device.info) {
+            try checkVariant(variant, tolerance: variant == .cooperativeMatrix ? Self.fp16InputTolerance : Self.fp32Tolerance)
+        }
+    }
+
+    /// The plan covers every (batch, row, column, k) exactly once with windows that fit.
+    func testChunkPlanCoversEveryProductOnce() throws {
+        for testCase in Self.cases {
+            let s = testCase.shape
+            for limit in [300, 1000, 5000] {
+                let plan = try GemmChunkPlan(s, limitA: limit, limitB: limit)
+                var seen = [Int](repeating: 0, count: s.batch * s.m * s.n * s.k)
+                for chunk in plan.chunks {
+                    XCTAssertLessThanOrEqual(chunk.aRange(s).count, limit, "\(s) limit \(limit)")
+                    XCTAssertLessThanOrEqual(chunk.bRange(s).count, limit, "\(s) limit \(limit)")
+                    XCTAssertLessThanOrEqual(chunk.cRange(s).count, limit, "\(s) limit \(limit)")
+                    for b in chunk.batches { for r in chunk.rows { for c in chunk.cols { for k in chunk.ks {
+                        seen[((b * s.m + r) * s.n + c) * s.k + k] += 1
+                    } } } }
+                }
+                XCTAssertEqual(Set(seen), [1], "\(s) limit \(limit): every product once")
+                XCTAssertEqual(plan.splitsK, plan.chunks.contains { $0.ks != 0..<s.k })
+            }
+        }
+    }
+
+    /// Operands over 128 MiB at the device's real limit (lavapipe's maxStorageBufferRange is 128 MiB):
+    /// A with 44101 rows, then a K x N B of 8807 x 3853 with the output as its own residual.
+    func testOperandsLargerThanOneBinding() throws {
+        let gpu = try VulkanTesting.backend()
+        let limitBytes = Int(gpu.device.info.maxStorageBufferRange)
+        var random = SeededRandom(seed: 12)
+        let cases = [
+            Case(shape: GemmShape(m: 44101, n: 5, k: 772, activation: .gelu), bias: true, residual: true),
+            Case(shape: GemmShape(m: 3, n: 3853, k: 8807, bLayout: .kn, activation: .quickGelu), bias: true, residual: true,
+                 inPlace: true),
+        ]
+        for testCase in cases {
+            let s = testCase.shape
+            if max(s.m * s.k, s.n * s.k) * 4 <= limitBytes {
+                print("GemmTests: \(gpu.deviceName) binds \(limitBytes) bytes; \(s) runs unsplit")
+            }
+            let a = random.floats(s.m * s.k), b = random.floats(s.n * s.k), bias = random.floats(s.n), c = random.floats(s.m * s.n)
+            let expected = try run(cpu, testCase, a, b, bias, c, .float32)
+            let actual = try run(gpu, testCase, a, b, bias, c, .float32)
+            let error = relativeMaxError(actual, expected)
+            XCTAssertLessThan(error, Self.longKTolerance, "\(s): error \(error)")
+        }
     }
 
     /// Every build of every variant compiles, including those this device cannot run.

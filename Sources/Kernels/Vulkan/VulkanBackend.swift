@@ -158,14 +158,25 @@ struct BindingWindow {
     let binding: BufferBinding
     let offset: Int
     let count: Int
+    private let alignedStart: Int
 
     init(_ backend: VulkanBackend, _ tensor: Tensor, start: Int, end: Int, access: BufferBinding.Access) {
-        // At least 16 bytes, so a view whose start is a multiple of 4 elements stays vec4-aligned inside the binding.
-        let alignment = max(16, Int(backend.device.info.minStorageBufferOffsetAlignment)) / tensor.dtype.size
-        let alignedStart = start / alignment * alignment
+        // At least 16 bytes, so a view whose start is a multiple of 4 elements stays vec4-aligned inside the
+        // binding; the texel alignment too, so the same window can be read as texels.
+        let info = backend.device.info
+        let bytes = max(16, Int(info.minStorageBufferOffsetAlignment), Int(info.minTexelBufferOffsetAlignment))
+        let alignment = bytes / tensor.dtype.size
+        alignedStart = start / alignment * alignment
         offset = start - alignedStart
         count = end - alignedStart
         binding = backend.binding(tensor, access, offset: alignedStart, count: count)
+    }
+
+    /// The same window as a texel binding, or nil where the device cannot view it as texels.
+    func texelBinding(_ backend: VulkanBackend, _ tensor: Tensor) -> BufferBinding? {
+        let whole = (count + 3) / 4 * 4
+        guard alignedStart + whole <= tensor.count, backend.texelReadable(tensor, offset: alignedStart, count: whole) else { return nil }
+        return backend.texelBinding(tensor, offset: alignedStart, count: whole)
     }
 }
 

@@ -15,6 +15,8 @@ public enum GemmVariant: String, CaseIterable, Sendable {
 public enum GemmKernel {
     /// Runs this variant instead of the automatic choice (tests and benchmarks); nil = automatic.
     public static var forcedVariant: GemmVariant?
+    /// Elements one binding may hold, instead of the device's limit: lets tests split small GEMMs into chunks.
+    public static var bindingElementsOverride: Int?
 
     /// The fastest variant for the device. Cooperative matrices round A to fp16, so they are used only
     /// when the weights are fp16 already (the caller chose half precision); fp32 weights keep fp32 math.
@@ -67,54 +69,183 @@ public enum GemmKernel {
         let info = backend.device.info
         let variant = forcedVariant ?? variant(for: shape, info: info, bDType: b.dtype)
         try require(isSupported(variant, info: info), "gemm: the \(variant) variant is not supported on \(info.name)")
-        // Whole tensors are bound; SegVol's largest GEMM operand is a few MiB, far below the limit.
-        let limit = Int(info.maxStorageBufferRange)
-        for (name, tensor) in [("a", a), ("b", b), ("out", out), ("bias", bias), ("residual", residual)] {
-            guard let tensor else { continue }
-            try require(tensor.byteCount <= limit,
-                        "gemm: \(name) has \(tensor.byteCount) bytes, more than one binding holds (maxStorageBufferRange \(limit)); split the batch")
+        let plan = try GemmChunkPlan(shape, limitA: bindingElementsOverride ?? backend.maxBindingElements(a.dtype),
+                                     limitB: bindingElementsOverride ?? backend.maxBindingElements(b.dtype))
+        guard plan.splitsK && (shape.activation != .none || residual != nil) else {
+            for chunk in plan.chunks {
+                try dispatch(backend, variant, a, b, bias: chunk.ks.lowerBound == 0 ? bias : nil,
+                             residual: chunk.ks.lowerBound == 0 ? residual : out, out: out, shape, chunk,
+                             activation: plan.splitsK ? .none : shape.activation)
+            }
+            return
         }
+        // Split along k, the activation and the residual apply to the whole sum: accumulate it in scratch
+        // (out may be the residual), then finish with element-wise passes.
+        try require(shape.strideC == shape.m * shape.n && out.count == shape.batch * shape.m * shape.n,
+                    "gemm: a split along k with an activation or residual needs a contiguous output")
+        let sum = try backend.scratch("gemm.sum", count: out.count)
+        for chunk in plan.chunks {
+            try dispatch(backend, variant, a, b, bias: chunk.ks.lowerBound == 0 ? bias : nil,
+                         residual: chunk.ks.lowerBound == 0 ? nil : sum, out: sum, shape, chunk, activation: .none)
+        }
+        let product = Tensor(shape: [out.count], storage: sum.storage)
+        if let op = shape.activation.unaryOp { try backend.unary(op, product, out: product) }
+        if let residual {
+            try backend.binary(.add, product, residual, out: out)
+        } else {
+            try backend.copy(product, sourceOffset: 0, to: out, destinationOffset: 0, count: out.count)
+        }
+    }
 
-        let bHalf = b.dtype == .float16
-        // vec4 loads need every row of A and B to start on a multiple of 4 elements.
-        let vec4 = shape.k % 4 == 0 && shape.strideA % 4 == 0 && shape.strideB % 4 == 0
-            && (shape.bLayout == .nk || shape.n % 4 == 0)
-        var (file, defines) = shader(variant, bLayout: shape.bLayout, bHalf: bHalf, vec4: vec4)
+    /// Records one chunk: each operand is bound as a window holding the chunk's elements.
+    private static func dispatch(_ backend: VulkanBackend, _ variant: GemmVariant, _ a: Tensor, _ b: Tensor,
+                                 bias: Tensor?, residual: Tensor?, out: Tensor, _ shape: GemmShape, _ chunk: GemmChunk,
+                                 activation: Activation) throws {
+        let info = backend.device.info
+        let (m, n, k) = (chunk.rows.count, chunk.cols.count, chunk.ks.count)
+        let aWindow = BindingWindow(backend, a, start: chunk.aRange(shape).lowerBound, end: chunk.aRange(shape).upperBound, access: .read)
+        let bWindow = BindingWindow(backend, b, start: chunk.bRange(shape).lowerBound, end: chunk.bRange(shape).upperBound, access: .read)
+        let cRange = chunk.cRange(shape)
+        let cWindow = BindingWindow(backend, out, start: cRange.lowerBound, end: cRange.upperBound, access: .write)
+        let rWindow = residual.map { BindingWindow(backend, $0, start: cRange.lowerBound, end: cRange.upperBound, access: .read) }
+
+        // vec4 loads need every row of A and B, and both windows, to start on a multiple of 4 elements.
+        let vec4 = k % 4 == 0 && shape.k % 4 == 0 && shape.strideA % 4 == 0 && shape.strideB % 4 == 0
+            && aWindow.offset % 4 == 0 && bWindow.offset % 4 == 0 && (shape.bLayout == .nk || shape.n % 4 == 0)
+        var (file, defines) = shader(variant, bLayout: shape.bLayout, bHalf: b.dtype == .float16, vec4: vec4)
         // The register kernel reads A and B as texels where the views allow (lavapipe's fast load path).
-        let texel = variant == .registerBlocked && vec4 && backend.texelReadable(a) && backend.texelReadable(b)
-        if texel { defines.append(("TEXEL", "1")) }
-        let pipeline = try backend.pipeline(file, defines: defines, bindings: 5, texelBindings: texel ? [0, 1] : [])
+        let texels = variant == .registerBlocked && vec4
+            ? aWindow.texelBinding(backend, a).flatMap { at in bWindow.texelBinding(backend, b).map { (at, $0) } } : nil
+        if texels != nil { defines.append(("TEXEL", "1")) }
+        let pipeline = try backend.pipeline(file, defines: defines, bindings: 5, texelBindings: texels != nil ? [0, 1] : [])
 
         let groupsXY: (x: Int, y: Int)
-        let blocksN = (shape.n + registerBlock.n - 1) / registerBlock.n
-        let blockCount = blocksN * ((shape.m + registerBlock.m - 1) / registerBlock.m)
+        let blocksN = (n + registerBlock.n - 1) / registerBlock.n
+        let blockCount = blocksN * ((m + registerBlock.m - 1) / registerBlock.m)
         switch variant {
         case .registerBlocked:
             let grid = backend.grid(blockCount, localSize: registerLocalSize)
             groupsXY = (grid.x, grid.y)
         case .tiled, .cooperativeMatrix:
-            groupsXY = ((shape.n + tile - 1) / tile, (shape.m + tile - 1) / tile)
+            groupsXY = ((n + tile - 1) / tile, (m + tile - 1) / tile)
         }
         try require(groupsXY.x <= Int(info.maxComputeWorkGroupCount.0) && groupsXY.y <= Int(info.maxComputeWorkGroupCount.1),
-                    "gemm: \(shape.m)x\(shape.n) needs \(groupsXY.x)x\(groupsXY.y) work groups, beyond the device limit")
+                    "gemm: \(m)x\(n) needs \(groupsXY.x)x\(groupsXY.y) work groups, beyond the device limit")
 
-        // Absent operands are bound to A (never read: the flags say so).
+        // Absent operands are bound to C's window (never read: the flags say so).
         let flags = (bias == nil ? 0 : 1) | (residual == nil ? 0 : 2)
-        let bindings = [texel ? backend.texelBinding(a) : backend.binding(a, .read),
-                        texel ? backend.texelBinding(b) : backend.binding(b, .read), backend.binding(bias ?? a, .read),
-                        backend.binding(residual ?? a, .read), backend.binding(out, .write)]
+        let bindings = [texels?.0 ?? aWindow.binding, texels?.1 ?? bWindow.binding,
+                        bias.map { backend.binding($0, .read) } ?? cWindow.binding,
+                        rWindow?.binding ?? cWindow.binding, cWindow.binding]
+        let words: [Int] = [m, n, k, shape.strideA, shape.strideB, shape.strideC, 0, Int(activation.rawValue), flags,
+                            blocksN, blockCount, shape.k, shape.n, aWindow.offset, bWindow.offset,
+                            chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset]
         // Batch items go in z, in several dispatches past the device's z limit.
         let maxZ = Int(info.maxComputeWorkGroupCount.2)
         var batchOffset = 0
-        while batchOffset < shape.batch {
-            let count = min(maxZ, shape.batch - batchOffset)
-            try backend.recorder.dispatch(
-                pipeline, bindings: bindings,
-                push: [shape.m.word, shape.n.word, shape.k.word, shape.strideA.word, shape.strideB.word,
-                       shape.strideC.word, batchOffset.word, shape.activation.rawValue.word, flags.word,
-                       blocksN.word, blockCount.word],
-                groups: (groupsXY.x, groupsXY.y, count), label: "gemm \(variant.rawValue)")
+        while batchOffset < chunk.batches.count {
+            let count = min(maxZ, chunk.batches.count - batchOffset)
+            var push = words
+            push[6] = batchOffset
+            try backend.recorder.dispatch(pipeline, bindings: bindings, push: push.map(\.word),
+                                          groups: (groupsXY.x, groupsXY.y, count), label: "gemm \(variant.rawValue)")
             batchOffset += count
+        }
+    }
+}
+
+/// Ranges of batch items, rows of C, columns of C and k of one sub-GEMM.
+struct GemmChunk: Equatable {
+    var batches: Range<Int>, rows: Range<Int>, cols: Range<Int>, ks: Range<Int>
+
+    /// Elements of A the chunk reads (A is M x K per batch item, rows of `shape.k`).
+    func aRange(_ s: GemmShape) -> Range<Int> {
+        let first = batches.lowerBound * s.strideA + rows.lowerBound * s.k + ks.lowerBound
+        return first..<(first + (batches.count - 1) * s.strideA + (rows.count - 1) * s.k + ks.count)
+    }
+
+    /// Elements of B: rows of k values for `.nk` (split by columns), rows of n values for `.kn` (split by k).
+    func bRange(_ s: GemmShape) -> Range<Int> {
+        let first: Int, span: Int
+        switch s.bLayout {
+        case .nk:
+            first = batches.lowerBound * s.strideB + cols.lowerBound * s.k
+            span = (cols.count - 1) * s.k + s.k
+        case .kn:
+            first = batches.lowerBound * s.strideB + ks.lowerBound * s.n
+            span = (ks.count - 1) * s.n + s.n
+        }
+        return first..<(first + (batches.count - 1) * s.strideB + span)
+    }
+
+    /// Elements of C (and of the residual, laid out like C).
+    func cRange(_ s: GemmShape) -> Range<Int> {
+        let first = batches.lowerBound * s.strideC + rows.lowerBound * s.n + cols.lowerBound
+        return first..<(first + (batches.count - 1) * s.strideC + (rows.count - 1) * s.n + cols.count)
+    }
+}
+
+/// How a GEMM is cut so that every operand's window fits one binding (maxStorageBufferRange): whole when it
+/// fits (the usual case), else by batch items, then by columns of a `.nk` B or k of a `.kn` B, then by rows.
+struct GemmChunkPlan {
+    let chunks: [GemmChunk]
+    let splitsK: Bool
+
+    init(_ s: GemmShape, limitA: Int, limitB: Int) throws {
+        let whole = GemmChunk(batches: 0..<s.batch, rows: 0..<s.m, cols: 0..<s.n, ks: 0..<s.k)
+        func fits(_ c: GemmChunk) -> Bool {
+            c.aRange(s).count <= limitA && c.bRange(s).count <= limitB && c.cRange(s).count <= limitA
+        }
+        func pieces(_ total: Int, _ size: Int) -> [Range<Int>] {
+            stride(from: 0, to: total, by: size).map { $0..<min($0 + size, total) }
+        }
+        if fits(whole) {
+            chunks = [whole]
+            splitsK = false
+            return
+        }
+        // Batch items per chunk: as many as fit whole, else one at a time.
+        var item = whole
+        item.batches = 0..<1
+        var batchSize = 1
+        if fits(item) {
+            let spare = [(limitA - item.aRange(s).count, s.strideA), (limitB - item.bRange(s).count, s.strideB),
+                         (limitA - item.cRange(s).count, s.strideC)]
+            batchSize = min(s.batch, spare.map { $0.1 > 0 ? $0.0 / $0.1 + 1 : s.batch }.min()!)
+        }
+        // Columns (.nk) or k (.kn) so that one item's B fits; k stays a multiple of 4 for vec4 loads.
+        var cols = s.n, ks = s.k
+        if item.bRange(s).count > limitB {
+            switch s.bLayout {
+            case .nk: cols = limitB / s.k
+            case .kn: ks = limitB / s.n / 4 * 4
+            }
+        }
+        // Rows so that A's and C's windows fit.
+        let rowsA = (limitA - ks) / s.k + 1, rowsC = (limitA - cols) / s.n + 1
+        let rows = min(s.m, rowsA, rowsC)
+        guard cols >= 1, ks >= 1, rows >= 1 else {
+            throw BackendError("gemm: one row of \(s.m)x\(s.n)x\(s.k) does not fit one binding (\(limitA) elements)")
+        }
+        chunks = pieces(s.batch, batchSize).flatMap { batches in
+            pieces(s.k, ks).flatMap { kRange in
+                pieces(s.n, cols).flatMap { colRange in
+                    pieces(s.m, rows).map { GemmChunk(batches: batches, rows: $0, cols: colRange, ks: kRange) }
+                }
+            }
+        }
+        splitsK = ks < s.k
+    }
+}
+
+extension Activation {
+    /// The element-wise op of an activation, nil for none.
+    var unaryOp: UnaryOp? {
+        switch self {
+        case .none: return nil
+        case .relu: return .relu
+        case .gelu: return .gelu
+        case .quickGelu: return .quickGelu
         }
     }
 }
