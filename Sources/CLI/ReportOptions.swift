@@ -39,11 +39,11 @@ struct ReportFiles {
     var all: [URL] { [statistics, preview, labelTable?.labels, labelTable?.colourTable].compactMap { $0 } }
 }
 
-extension SegmentCommand {
-    /// Writes the label table, statistics and preview of one run from each category's logits on the input grid;
+extension ReportOptions {
+    /// Writes the label table, statistics and preview of one case from each category's logits on the input grid;
     /// every category is measured and drawn with its own mask (logits > 0), as in --out-dir.
-    func writeReports(_ files: ReportFiles, stored: [[Float]], names: [String], loaded: LoadedCase,
-                      outputs: OutputSet) throws {
+    func write(_ files: ReportFiles, stored: [[Float]], names: [String], image: NIfTIImage, imagePath: String,
+               outputs: OutputSet) throws {
         guard !files.all.isEmpty else { return }
         let table = LabelTable(names: names)
         if let (labels, colourTable) = files.labelTable {
@@ -54,16 +54,15 @@ extension SegmentCommand {
         let masks = stored.map { logits in logits.map { $0 > 0 ? UInt8(1) : 0 } }
         if let url = files.statistics {
             let categories = try masks.indices.map { index in
-                try CategoryStatistics(label: index + 1, name: names[index], mask: masks[index], image: loaded.image)
+                try CategoryStatistics(label: index + 1, name: names[index], mask: masks[index], image: image)
             }
-            let report = StatisticsReport(image: image, header: loaded.image.header, categories: categories)
-            try report.jsonData().write(to: outputs.stage(url))
+            try StatisticsReport(image: imagePath, header: image.header, categories: categories).jsonData()
+                .write(to: outputs.stage(url))
         }
         if let url = files.preview {
-            let title = URL(fileURLWithPath: image).lastPathComponent
-            let picture = try PreviewRenderer.render(image: loaded.image, masks: masks, labels: table,
-                                                     window: try reportOptions.displayWindow(), title: title)
-            try PNGEncoder.encode(picture.image).write(to: outputs.stage(url))
+            let preview = try PreviewRenderer.render(image: image, masks: masks, labels: table, window: try displayWindow(),
+                                                     title: URL(fileURLWithPath: imagePath).lastPathComponent)
+            try PNGEncoder.encode(preview.image).write(to: outputs.stage(url))
         }
     }
 }

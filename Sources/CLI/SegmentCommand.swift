@@ -251,7 +251,8 @@ struct SegmentCommand: ParsableCommand {
             try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
                 .write(to: outputs.stage(url))
         }
-        try writeReports(planned.reports, stored: stored, names: names, loaded: loaded, outputs: outputs)
+        try reportOptions.write(planned.reports, stored: stored, names: names, image: loaded.image, imagePath: image,
+                                outputs: outputs)
     }
 }
 

@@ -68,13 +68,11 @@ extension CategoryStatistics {
         var values: [Float] = []
         var indexSum = SIMD3<Double>.zero
         var lower = SIMD3<Int>(repeating: Int.max), upper = SIMD3<Int>(repeating: Int.min)
-        var v = 0
         for k in 0..<dims[2] {
             for j in 0..<dims[1] {
-                for i in 0..<dims[0] {
-                    defer { v += 1 }
-                    guard mask[v] != 0 else { continue }
-                    values.append(image.data[v])
+                let rowStart = (k * dims[1] + j) * dims[0]
+                for i in 0..<dims[0] where mask[rowStart + i] != 0 {
+                    values.append(image.data[rowStart + i])
                     let index = SIMD3(i, j, k)
                     indexSum += SIMD3<Double>(Double(i), Double(j), Double(k))
                     lower = pointwiseMin(lower, index)
