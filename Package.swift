@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CVulkan", path: "Sources/CVulkan", pkgConfig: "vulkan"),
         .systemLibrary(name: "CShaderc", path: "Sources/CShaderc"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
+        // libpng for preview images, linked from its static archive (libpng16.a) so the binary does not need it.
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
 
         // Build-time tool: embeds Shaders/*.comp and *.glsl into the Kernels module.
         .executableTarget(name: "ShaderEmbedder", path: "tools/ShaderEmbedder"),
@@ -42,8 +44,8 @@ let package = Package(
                 path: "Sources/Kernels", plugins: ["EmbedShaders"]),
         // Checkpoint reading, tokenizer and the SegVol graph, written once against `Backend`.
         .target(name: "Model", dependencies: ["Kernels"], path: "Sources/Model"),
-        // Image I/O (NIfTI, NPY), preprocessing and the zoom-out-zoom-in pipeline.
-        .target(name: "Volume", dependencies: ["Model", "Kernels", "CZlib"], path: "Sources/Volume"),
+        // Image I/O (NIfTI, NPY), preprocessing, the zoom-out-zoom-in pipeline, the prompt vocabulary and reports.
+        .target(name: "Volume", dependencies: ["Model", "Kernels", "CZlib", "CPNG"], path: "Sources/Volume"),
         .executableTarget(name: "segvol",
                           dependencies: ["Volume", "Model", "Kernels", "VulkanRuntime",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

@@ -10,6 +10,8 @@ packages=(
     glslang-dev           # the static glslang libraries shaderc needs
     spirv-tools           # SPIRV-Tools static libraries
     zlib1g-dev            # gzip for .nii.gz
+    libpng-dev            # PNG previews (libpng16.a, linked statically)
+    python3-venv          # tests' reference environment (tools/python-env.sh: numpy, nibabel, Pillow)
     pkg-config
 )
 

@@ -20,6 +20,12 @@ struct SegmentCommand: ParsableCommand {
               segvol segment --model SegVol --image ct.nii.gz --box 30,40,5,80,90,25 --out organ.nii.gz
               segvol segment --model SegVol --image ct.nii.gz --text liver --point 60,50,12:+ --point 20,20,3:- --out liver.nii.gz
               segvol segment --model SegVol --image ct.nii.gz --text aorta --json aorta.json --probabilities --out aorta.nii.gz
+              segvol segment --model SegVol --image ct.nii.gz --text liver --text kidney_right --out seg.nii.gz --statistics stats.json --preview seg.png
+              segvol segment --model SegVol --image ct.nii.gz --classes-file organs.txt --out seg.nii.gz
+
+            Names are mapped through SegVol's vocabulary (`segvol classes`): TotalSegmentator names and other aliases
+            become the trained name, which also names the outputs; other text runs as typed, with a warning. With
+            --out, <stem>.labels.json and a 3D Slicer colour table <stem>.ctbl are written beside the label map.
             """)
 
     @Option(name: .long, help: "Model folder (pytorch_model.bin, vocab.json, tokenizer.json or merges.txt; model-config.json optional).")
@@ -49,7 +55,7 @@ struct SegmentCommand: ParsableCommand {
     @Flag(name: .long, help: "Also write each category's probability map (float32), <name>_probability.nii.gz beside the masks.")
     var probabilities = false
 
-    @Option(name: .long, help: "Write per-category statistics: voxels, volume in ml, bounding box, seconds.")
+    @Option(name: .long, help: "Write a run summary: per category voxels, volume in ml, bounding box, zoom-in windows, seconds (--statistics measures more).")
     var json: String?
 
     @Flag(name: .long, help: "Only the global (zoom-out) pass.")
@@ -64,6 +70,10 @@ struct SegmentCommand: ParsableCommand {
     @Flag(name: .long, help: "No progress output.")
     var quiet = false
 
+    @OptionGroup var vocabularyOptions: VocabularyOptions
+
+    @OptionGroup var reportOptions: ReportOptions
+
     @OptionGroup var deviceOptions: DeviceOptions
 
     func run() throws {
@@ -71,20 +81,22 @@ struct SegmentCommand: ParsableCommand {
     }
 
     private func segment() throws {
-        guard out != nil || outDir != nil || json != nil else {
-            throw PipelineError("nothing to write: give --out, --out-dir or --json")
+        guard out != nil || outDir != nil || json != nil || reportOptions.writesReports else {
+            throw PipelineError("nothing to write: give --out, --out-dir, --json, --statistics or --preview")
         }
-        guard !text.isEmpty || !box.isEmpty || !point.isEmpty else {
-            throw PipelineError("no prompt: give --text, --box or --point")
+        _ = try reportOptions.displayWindow()  // a bad --window fails now, not after the model has run
+        let texts = try vocabularyOptions.categoryNames(text: text)
+        guard !texts.isEmpty || !box.isEmpty || !point.isEmpty else {
+            throw PipelineError("no prompt: give --text, --classes-file, --box or --point")
         }
         if let world, !["ras", "lps"].contains(world) { throw PipelineError("--world must be ras or lps") }
         if !box.isEmpty && !point.isEmpty && !noZoomIn {
             throw PipelineError("box and point prompts cannot be mixed in the zoom-in pass (as in the published model); use one, or --no-zoom-in")
         }
-        if box.count > 1 && box.count != text.count {
-            throw PipelineError("\(box.count) boxes for \(text.count) text prompts: give one box, or one per --text")
+        if box.count > 1 && box.count != texts.count {
+            throw PipelineError("\(box.count) boxes for \(texts.count) text prompts: give one box, or one per --text")
         }
-        let names = text.isEmpty ? [box.isEmpty ? "points" : "box"] : text
+        let names = texts.isEmpty ? [box.isEmpty ? "points" : "box"] : texts
 
         // Every output is checked before any work.
         let outputs = OutputSet(overwrite: overwrite)
@@ -105,7 +117,7 @@ struct SegmentCommand: ParsableCommand {
         let model = try SegVolModel(modelDirectory: URL(fileURLWithPath: self.model), backend: backend)
         progress?("reading and preprocessing \(image)")
         let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize)
-        let prompts = try buildPrompts(names, loaded)
+        let prompts = try buildPrompts(names, hasText: !texts.isEmpty, loaded)
 
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
@@ -128,13 +140,15 @@ struct SegmentCommand: ParsableCommand {
         var masks: [URL] = []
         var probabilities: [URL] = []
         var json: URL?
-        var all: [URL] { [labelMap, json].compactMap { $0 } + masks + probabilities }
+        var reports = ReportFiles()
+        var all: [URL] { [labelMap, json].compactMap { $0 } + masks + probabilities + reports.all }
     }
 
     private func plannedFiles(_ names: [String]) -> Planned {
         var planned = Planned()
         planned.labelMap = out.map { URL(fileURLWithPath: $0) }
         planned.json = json.map { URL(fileURLWithPath: $0) }
+        planned.reports = reportOptions.plannedFiles(labelMap: planned.labelMap)
         if let outDir {
             planned.masks = names.map { URL(fileURLWithPath: outDir).appendingPathComponent(fileName(for: $0) + ".nii.gz") }
         }
@@ -147,7 +161,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     /// Prompts in zoom-out coordinates, validated against the image.
-    private func buildPrompts(_ names: [String], _ loaded: LoadedCase) throws -> [Prompt] {
+    private func buildPrompts(_ names: [String], hasText: Bool, _ loaded: LoadedCase) throws -> [Prompt] {
         let dims = loaded.image.header.dims
         let boxes = try box.map { text -> [Float] in
             let corners = try parseNumbers(text, count: 6, option: "--box")
@@ -175,7 +189,7 @@ struct SegmentCommand: ParsableCommand {
             return Prompt.Point(d: zoomed[0], h: zoomed[1], w: zoomed[2], positive: parts.count == 1 || parts[1] == "+")
         }
         return names.enumerated().map { index, name in
-            Prompt(text: text.isEmpty ? nil : name,
+            Prompt(text: hasText ? name : nil,
                    box: boxes.isEmpty ? nil : boxes[boxes.count == 1 ? 0 : index],
                    points: points)
         }
@@ -237,6 +251,8 @@ struct SegmentCommand: ParsableCommand {
             try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
                 .write(to: outputs.stage(url))
         }
+        try reportOptions.write(planned.reports, stored: stored, names: names, image: loaded.image, imagePath: image,
+                                outputs: outputs)
     }
 }
 
