@@ -28,6 +28,8 @@ let package = Package(
         .systemLibrary(name: "CVulkan", path: "Sources/CVulkan", pkgConfig: "vulkan"),
         .systemLibrary(name: "CShaderc", path: "Sources/CShaderc"),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
+        .systemLibrary(name: "COpenJPEG", path: "Sources/COpenJPEG"),
+        .systemLibrary(name: "CCharLS", path: "Sources/CCharLS"),
 
         // Build-time tool: embeds Shaders/*.comp and *.glsl into the Kernels module.
         .executableTarget(name: "ShaderEmbedder", path: "tools/ShaderEmbedder"),
@@ -42,8 +44,10 @@ let package = Package(
                 path: "Sources/Kernels", plugins: ["EmbedShaders"]),
         // Checkpoint reading, tokenizer and the SegVol graph, written once against `Backend`.
         .target(name: "Model", dependencies: ["Kernels"], path: "Sources/Model"),
-        // Image I/O (NIfTI, NPY), preprocessing and the zoom-out-zoom-in pipeline.
-        .target(name: "Volume", dependencies: ["Model", "Kernels", "CZlib"], path: "Sources/Volume"),
+        // Image I/O (NIfTI, NPY, DICOM), preprocessing and the zoom-out-zoom-in pipeline.
+        // OpenJPEG's static archive keeps the release binary free of libopenjp2.so.
+        .target(name: "Volume", dependencies: ["Model", "Kernels", "CZlib", "COpenJPEG", "CCharLS"], path: "Sources/Volume",
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libopenjp2.a"])]),
         .executableTarget(name: "segvol",
                           dependencies: ["Volume", "Model", "Kernels", "VulkanRuntime",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

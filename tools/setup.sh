@@ -10,6 +10,9 @@ packages=(
     glslang-dev           # the static glslang libraries shaderc needs
     spirv-tools           # SPIRV-Tools static libraries
     zlib1g-dev            # gzip for .nii.gz
+    libopenjp2-7-dev      # JPEG 2000 DICOM pixel data (OpenJPEG, linked statically)
+    libcharls-dev         # JPEG-LS DICOM pixel data (CharLS; Debian ships only the shared library)
+    python3-venv          # the Python checkers' venv for the DICOM tests (tools/python-checkers.sh)
     pkg-config
 )
 

@@ -25,8 +25,11 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Model folder (pytorch_model.bin, vocab.json, tokenizer.json or merges.txt; model-config.json optional).")
     var model: String
 
-    @Option(name: .long, help: "CT image (.nii or .nii.gz).")
+    @Option(name: .long, help: "CT image: .nii/.nii.gz, a DICOM series folder or a multi-frame DICOM file.")
     var image: String
+
+    @Option(name: .long, help: "SeriesInstanceUID to read when the DICOM folder holds several series (see dicom-info).")
+    var series: String?
 
     @Option(name: .long, help: "A category name for the text prompt (repeatable).")
     var text: [String] = []
@@ -104,7 +107,7 @@ struct SegmentCommand: ParsableCommand {
         let backend = try makeBackend(deviceOptions)
         let model = try SegVolModel(modelDirectory: URL(fileURLWithPath: self.model), backend: backend)
         progress?("reading and preprocessing \(image)")
-        let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize)
+        let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize, series: series)
         let prompts = try buildPrompts(names, loaded)
 
         let pipeline = ZoomPipeline(model: model)
