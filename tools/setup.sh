@@ -13,6 +13,7 @@ packages=(
     libopenjp2-7-dev      # JPEG 2000 DICOM pixel data (OpenJPEG, linked statically)
     libcharls-dev         # JPEG-LS DICOM pixel data (CharLS; Debian ships only the shared library)
     python3-venv          # the Python checkers' venv for the DICOM tests (tools/python-checkers.sh)
+    dicom3tools           # dciodvfy: the DICOM-SEG tests check written files against the standard
     pkg-config
 )
 

@@ -20,6 +20,7 @@ struct SegmentCommand: ParsableCommand {
               segvol segment --model SegVol --image ct.nii.gz --box 30,40,5,80,90,25 --out organ.nii.gz
               segvol segment --model SegVol --image ct.nii.gz --text liver --point 60,50,12:+ --point 20,20,3:- --out liver.nii.gz
               segvol segment --model SegVol --image ct.nii.gz --text aorta --json aorta.json --probabilities --out aorta.nii.gz
+              segvol segment --model SegVol --image ct_dicom_folder --text liver --text spleen --out-seg organs.dcm
             """)
 
     @Option(name: .long, help: "Model folder (pytorch_model.bin, vocab.json, tokenizer.json or merges.txt; model-config.json optional).")
@@ -55,6 +56,12 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Write per-category statistics: voxels, volume in ml, bounding box, seconds.")
     var json: String?
 
+    @Option(name: .long, help: "Write a DICOM Segmentation (.dcm) over the source series: the DICOM input, or --reference-dicom.")
+    var outSeg: String?
+
+    @Option(name: .long, help: "For --out-seg with NIfTI input: the DICOM series the NIfTI was converted from (same grid).")
+    var referenceDicom: String?
+
     @Flag(name: .long, help: "Only the global (zoom-out) pass.")
     var noZoomIn = false
 
@@ -74,9 +81,10 @@ struct SegmentCommand: ParsableCommand {
     }
 
     private func segment() throws {
-        guard out != nil || outDir != nil || json != nil else {
-            throw PipelineError("nothing to write: give --out, --out-dir or --json")
+        guard out != nil || outDir != nil || json != nil || outSeg != nil else {
+            throw PipelineError("nothing to write: give --out, --out-dir, --json or --out-seg")
         }
+        try SegmentationOutput.checkOptions(image: image, outSeg: outSeg, referenceDicom: referenceDicom)
         guard !text.isEmpty || !box.isEmpty || !point.isEmpty else {
             throw PipelineError("no prompt: give --text, --box or --point")
         }
@@ -109,6 +117,7 @@ struct SegmentCommand: ParsableCommand {
         progress?("reading and preprocessing \(image)")
         let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize, series: series)
         let prompts = try buildPrompts(names, loaded)
+        let segmentation = try planned.segmentation.map { try SegmentationOutput(url: $0, loaded: loaded, referenceDicom: referenceDicom) }
 
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
@@ -118,7 +127,7 @@ struct SegmentCommand: ParsableCommand {
         if progress != nil { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
 
         do {
-            try write(results, names: names, loaded: loaded, planned: planned, outputs: outputs)
+            try write(results, names: names, loaded: loaded, planned: planned, outputs: outputs, segmentation: segmentation)
             try outputs.commit()
         } catch {
             outputs.discard()
@@ -131,13 +140,15 @@ struct SegmentCommand: ParsableCommand {
         var masks: [URL] = []
         var probabilities: [URL] = []
         var json: URL?
-        var all: [URL] { [labelMap, json].compactMap { $0 } + masks + probabilities }
+        var segmentation: URL?
+        var all: [URL] { [labelMap, json, segmentation].compactMap { $0 } + masks + probabilities }
     }
 
     private func plannedFiles(_ names: [String]) -> Planned {
         var planned = Planned()
         planned.labelMap = out.map { URL(fileURLWithPath: $0) }
         planned.json = json.map { URL(fileURLWithPath: $0) }
+        planned.segmentation = outSeg.map { URL(fileURLWithPath: $0) }
         if let outDir {
             planned.masks = names.map { URL(fileURLWithPath: outDir).appendingPathComponent(fileName(for: $0) + ".nii.gz") }
         }
@@ -196,7 +207,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     private func write(_ results: [ZoomPipeline.CategoryResult], names: [String], loaded: LoadedCase, planned: Planned,
-                       outputs: OutputSet) throws {
+                       outputs: OutputSet, segmentation: SegmentationOutput?) throws {
         let header = loaded.image.header
         let geometry = loaded.geometry
         let stored = results.map { geometry.toStored($0.logits, fill: -Float.infinity) }
@@ -214,6 +225,7 @@ struct SegmentCommand: ParsableCommand {
         for (c, url) in planned.masks.enumerated() {
             try NIfTI.write(mask: stored[c].map { $0 > 0 ? 1 : 0 }, like: header, to: outputs.stage(url))
         }
+        try segmentation?.write(stored: stored, names: names, model: model, outputs: outputs)
         for (c, url) in planned.probabilities.enumerated() {
             try NIfTI.write(float32: stored[c].map { 1 / (1 + exp(-$0)) }, like: header, to: outputs.stage(url))
         }

@@ -1,10 +1,13 @@
 """Independent DICOM tools the Swift tests compare against (run in the venv of tools/python-checkers.sh).
 
   make-series SOURCE.nii.gz ROOT   write test series from a NIfTI CT with pydicom (one folder per variant)
+  add-uids SOURCE_DIR TARGET_DIR   copy an anonymised series with its empty UIDs filled in
+  flip SOURCE.nii.gz TARGET.nii.gz reverse the first and last axes (same world positions)
   dump IMAGE OUT.npy OUT.json      read a DICOM folder or a NIfTI file with SimpleITK: voxels (float32,
                                    i fastest) and the voxel-to-LPS geometry
-  check-seg SEG.dcm LABELS.nii.gz DICOM_DIR
-                                   read a DICOM-SEG with pydicom and highdicom; print a JSON report
+  check-seg SEG.dcm MASKS_DIR DICOM_DIR
+                                   read a DICOM-SEG with pydicom and highdicom, compare it with the NIfTI
+                                   masks; print a JSON report
 """
 import json
 import os
@@ -200,6 +203,25 @@ def make_series(source, root):
             handle.write("not an image\n" * 20)
 
 
+def add_uids(source_dir, target_dir):
+    """A copy of an anonymised series (the shared one has empty UIDs) with study, series and instance
+    UIDs filled in; the pixel data is copied untouched."""
+    os.makedirs(target_dir, exist_ok=True)
+    study, series = generate_uid(), generate_uid()
+    for name in sorted(os.listdir(source_dir)):
+        ds = pydicom.dcmread(os.path.join(source_dir, name))
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.SOPInstanceUID = study, series, generate_uid()
+        ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID
+        ds.PatientID = ds.get("PatientID") or "SEGVOL-TEST"
+        ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        ds.save_as(os.path.join(target_dir, name), enforce_file_format=True)
+
+
+def flip(source, target):
+    """The same image with its first and last axes reversed: other voxel order, same world positions."""
+    sitk.WriteImage(sitk.Flip(sitk.ReadImage(source), [True, False, True]), target)
+
+
 def dump(image_path, npy_path, json_path):
     if os.path.isdir(image_path):
         reader = sitk.ImageSeriesReader()
@@ -212,52 +234,68 @@ def dump(image_path, npy_path, json_path):
         json.dump({"size": list(image.GetSize()), "lps": lps_geometry(image).tolist()}, handle)
 
 
-def check_seg(seg_path, labels_path, dicom_dir):
-    """Reads the SEG both ways and compares its frames, placed by their source references and by
-    their plane positions, with the label map written beside it."""
+def check_seg(seg_path, masks_dir, dicom_dir):
+    """Reads the SEG with highdicom and pydicom and compares each segment, its frames placed by their
+    source references and by their plane positions, with the NIfTI mask written beside it
+    (MASKS_DIR/<label>.nii.gz, spaces as underscores)."""
     import highdicom
 
     seg = highdicom.seg.segread(seg_path)
     raw = pydicom.dcmread(seg_path)
-    labels = sitk.GetArrayFromImage(sitk.ReadImage(labels_path))  # (k, j, i)
     reader = sitk.ImageSeriesReader()
     files = reader.GetGDCMSeriesFileNames(dicom_dir)  # sorted along the normal, as the volume's k
+    reader.SetFileNames(files)
+    reference = reader.Execute()
     sources = [pydicom.dcmread(f, stop_before_pixels=True) for f in files]
-    uids = [s.SOPInstanceUID for s in sources]
+    positions = np.array([[float(v) for v in s.ImagePositionPatient] for s in sources])
     numbers = [int(item.SegmentNumber) for item in raw.SegmentSequence]
     by_reference = seg.get_pixels_by_source_instance(
-        source_sop_instance_uids=uids, segment_numbers=numbers, combine_segments=True, relabel=False,
-        ignore_spatial_locations=True)
-    mismatch_by_reference = int((by_reference != labels).sum())
-    # The same frames placed by Image Position: each frame's position must be its source slice's.
-    positions = np.array([[float(v) for v in s.ImagePositionPatient] for s in sources])
-    by_position = np.zeros_like(labels)
+        source_sop_instance_uids=[s.SOPInstanceUID for s in sources], segment_numbers=numbers,
+        combine_segments=False, ignore_spatial_locations=True)  # (k, rows, columns, segment)
+    by_position = np.zeros_like(by_reference)
     for frame, group in enumerate(raw.PerFrameFunctionalGroupsSequence):
         position = np.array([float(v) for v in group.PlanePositionSequence[0].ImagePositionPatient])
         k = int(np.argmin(np.linalg.norm(positions - position, axis=1)))
         if np.linalg.norm(positions[k] - position) > 1e-3:
             raise SystemExit(f"frame {frame + 1} lies at no source slice")
         segment = int(group.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
-        by_position[k][seg.pixel_array[frame] > 0] = segment
+        by_position[k, :, :, numbers.index(segment)] = seg.pixel_array[frame]
+    segments = []
+    for n, item in enumerate(raw.SegmentSequence):
+        mask_path = os.path.join(masks_dir, item.SegmentLabel.replace(" ", "_") + ".nii.gz")
+        # The mask on the series' grid (nearest neighbour: the grids must coincide voxel for voxel).
+        mask_image = sitk.Resample(sitk.ReadImage(mask_path), reference, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+        mask = sitk.GetArrayFromImage(mask_image) > 0  # (k, j, i)
+        type_code = item.SegmentedPropertyTypeCodeSequence[0]
+        modifier = type_code.get("SegmentedPropertyTypeModifierCodeSequence")
+        segments.append({
+            "number": int(item.SegmentNumber), "label": item.SegmentLabel,
+            "category": item.SegmentedPropertyCategoryCodeSequence[0].CodeValue,
+            "type": type_code.CodeValue, "type_scheme": type_code.CodingSchemeDesignator,
+            "modifier": modifier[0].CodeValue if modifier else None,
+            "algorithm": item.SegmentationAlgorithmIdentificationSequence[0].AlgorithmName,
+            "algorithm_version": item.SegmentationAlgorithmIdentificationSequence[0].AlgorithmVersion,
+            "voxels": int(mask.sum()),
+            "mismatch_by_reference": int((by_reference[..., n].astype(bool) != mask).sum()),
+            "mismatch_by_position": int((by_position[..., n].astype(bool) != mask).sum()),
+            "frames": int(sum(int(g.SegmentIdentificationSequence[0].ReferencedSegmentNumber) == item.SegmentNumber
+                              for g in raw.PerFrameFunctionalGroupsSequence)),
+            "slices_present": int(mask.any(axis=(1, 2)).sum()),
+        })
     report = {
-        "segments": [{"number": int(item.SegmentNumber), "label": item.SegmentLabel,
-                      "category": item.SegmentedPropertyCategoryCodeSequence[0].CodeValue,
-                      "type": item.SegmentedPropertyTypeCodeSequence[0].CodeValue,
-                      "type_scheme": item.SegmentedPropertyTypeCodeSequence[0].CodingSchemeDesignator,
-                      "algorithm": item.SegmentAlgorithmName} for item in raw.SegmentSequence],
-        "frames": int(raw.NumberOfFrames),
+        "segments": segments,
         "empty_frames": int(sum(not seg.pixel_array[f].any() for f in range(int(raw.NumberOfFrames)))),
-        "labelled_voxels": int((labels > 0).sum()),
-        "mismatch_by_reference": mismatch_by_reference,
-        "mismatch_by_position": int((by_position != labels).sum()),
-        "study": raw.StudyInstanceUID == sources[0].StudyInstanceUID,
-        "frame_of_reference": raw.FrameOfReferenceUID == sources[0].FrameOfReferenceUID,
+        "same_study": raw.StudyInstanceUID == sources[0].StudyInstanceUID,
+        "same_frame_of_reference": raw.FrameOfReferenceUID == sources[0].FrameOfReferenceUID,
+        "same_patient": raw.PatientID == sources[0].PatientID,
         "referenced_series": raw.ReferencedSeriesSequence[0].SeriesInstanceUID == sources[0].SeriesInstanceUID,
         "referenced_instances": len(raw.ReferencedSeriesSequence[0].ReferencedInstanceSequence),
+        "source_instances": len(sources),
     }
     print(json.dumps(report))
 
 
 if __name__ == "__main__":
     command, arguments = sys.argv[1], sys.argv[2:]
-    {"make-series": make_series, "dump": dump, "check-seg": check_seg}[command](*arguments)
+    commands = {"make-series": make_series, "add-uids": add_uids, "flip": flip, "dump": dump, "check-seg": check_seg}
+    commands[command](*arguments)

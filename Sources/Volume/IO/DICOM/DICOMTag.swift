@@ -126,7 +126,7 @@ extension DICOMTag {
     static let algorithmFamilyCodeSequence = DICOMTag(0x0066, 0x002F)
     static let algorithmVersion = DICOMTag(0x0066, 0x0031)
     static let algorithmName = DICOMTag(0x0066, 0x0036)
-    static let algorithmSource = DICOMTag(0x0066, 0x0032)
+    static let algorithmSource = DICOMTag(0x0024, 0x0202)
 
     // Multi-frame functional groups and pixel data.
     static let sharedFunctionalGroupsSequence = DICOMTag(0x5200, 0x9229)
