@@ -19,18 +19,12 @@ enum DICOMValue {
     case fragments([Range<Int>])
 }
 
-struct DICOMElement {
-    /// The value representation ("US", "DS", "SQ"...), or "" where the transfer syntax is implicit VR.
-    let vr: String
-    let value: DICOMValue
-}
-
 /// The elements of a data set (or of a sequence item) over the bytes they were parsed from.
 /// Values are decoded on request, so a header-only scan costs little.
 public struct DICOMDataSet {
     /// The bytes every range refers to: the file, or its inflated body for deflated syntaxes.
     let bytes: [UInt8]
-    var elements: [DICOMTag: DICOMElement] = [:]
+    var elements: [DICOMTag: DICOMValue] = [:]
     /// True when the data set is encoded with implicit VR (needed to parse sequences read as bytes).
     let implicitVR: Bool
 
@@ -38,7 +32,7 @@ public struct DICOMDataSet {
 
     /// The raw value bytes of an element with a defined length.
     func rawBytes(_ tag: DICOMTag) -> ArraySlice<UInt8>? {
-        guard case .bytes(let range)? = elements[tag]?.value else { return nil }
+        guard case .bytes(let range)? = elements[tag] else { return nil }
         return bytes[range]
     }
 
@@ -83,17 +77,12 @@ public struct DICOMDataSet {
     /// The items of a sequence; empty when absent. Implicit-VR sequences of defined length are
     /// stored as bytes by the parser (it cannot know they are sequences) and parsed here.
     func sequence(_ tag: DICOMTag) throws -> [DICOMDataSet] {
-        switch elements[tag]?.value {
+        switch elements[tag] {
         case .items(let items)?: return items
         case .bytes(let range)?:
             var parser = DICOMBodyParser(bytes: bytes, implicitVR: true, position: range.lowerBound)
             return try parser.parseItems(until: range.upperBound)
         default: return []
         }
-    }
-
-    /// The first item of a sequence inside the first item of another: how functional groups nest.
-    func nested(_ outer: DICOMTag, _ inner: DICOMTag) throws -> DICOMDataSet? {
-        try sequence(outer).first.flatMap { try $0.sequence(inner).first }
     }
 }

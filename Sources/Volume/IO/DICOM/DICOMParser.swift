@@ -125,7 +125,7 @@ struct DICOMBodyParser {
         return items
     }
 
-    private mutating func parseElement() throws -> (DICOMTag, DICOMElement) {
+    private mutating func parseElement() throws -> (DICOMTag, DICOMValue) {
         let tag = try peekTag()
         position += 4
         var vr = ""
@@ -146,23 +146,23 @@ struct DICOMBodyParser {
         }
 
         if length == Self.undefinedLength {
-            if tag == .pixelData { return (tag, DICOMElement(vr: vr, value: .fragments(try parseFragments()))) }
+            if tag == .pixelData { return (tag, .fragments(try parseFragments())) }
             // An undefined length is a sequence; one of VR UN holds implicit-VR items (PS3.5 6.2.2).
             var inner = DICOMBodyParser(bytes: bytes, implicitVR: implicitVR || vr == "UN", position: position)
             let items = try inner.parseItems(until: bytes.count)
             position = inner.position
-            return (tag, DICOMElement(vr: vr, value: .items(items)))
+            return (tag, .items(items))
         }
         let end = try checkedEnd(length, tag: tag)
         if vr == "SQ" {
             var inner = DICOMBodyParser(bytes: bytes, implicitVR: implicitVR, position: position)
             let items = try inner.parseItems(until: end)
             position = end
-            return (tag, DICOMElement(vr: vr, value: .items(items)))
+            return (tag, .items(items))
         }
         let value = position..<end
         position = end
-        return (tag, DICOMElement(vr: vr, value: .bytes(value)))
+        return (tag, .bytes(value))
     }
 
     /// Encapsulated pixel data (PS3.5 A.4): the basic offset table item, then one item per fragment.

@@ -58,7 +58,6 @@ extension DICOMTag {
     static let referencedSOPClassUID = DICOMTag(0x0008, 0x1150)
     static let referencedSOPInstanceUID = DICOMTag(0x0008, 0x1155)
     static let referencedFrameNumber = DICOMTag(0x0008, 0x1160)
-    static let derivationDescription = DICOMTag(0x0008, 0x2111)
     static let sourceImageSequence = DICOMTag(0x0008, 0x2112)
     static let derivationImageSequence = DICOMTag(0x0008, 0x9124)
     static let derivationCodeSequence = DICOMTag(0x0008, 0x9215)

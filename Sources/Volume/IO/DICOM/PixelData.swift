@@ -42,8 +42,8 @@ enum PixelData {
     /// sign-extended where Pixel Representation says signed.
     static func frame(_ index: Int, of file: DICOMFile, format: PixelFormat) throws -> [Int32] {
         do {
-            guard let element = file.dataSet.elements[.pixelData] else { throw DICOMParseError("no pixel data") }
-            switch (element.value, file.transferSyntax.pixelEncoding) {
+            guard let value = file.dataSet.elements[.pixelData] else { throw DICOMParseError("no pixel data") }
+            switch (value, file.transferSyntax.pixelEncoding) {
             case (.bytes(let range), .native):
                 let frameBytes = format.pixelsPerFrame * format.bitsAllocated / 8
                 let needed = format.frameCount * frameBytes
