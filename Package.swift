@@ -30,6 +30,8 @@ let package = Package(
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib"),
         // libpng for preview images, linked from its static archive (libpng16.a) so the binary does not need it.
         .systemLibrary(name: "CPNG", path: "Sources/CPNG"),
+        .systemLibrary(name: "COpenJPEG", path: "Sources/COpenJPEG"),
+        .systemLibrary(name: "CCharLS", path: "Sources/CCharLS"),
 
         // Build-time tool: embeds Shaders/*.comp and *.glsl into the Kernels module.
         .executableTarget(name: "ShaderEmbedder", path: "tools/ShaderEmbedder"),
@@ -44,8 +46,10 @@ let package = Package(
                 path: "Sources/Kernels", plugins: ["EmbedShaders"]),
         // Checkpoint reading, tokenizer and the SegVol graph, written once against `Backend`.
         .target(name: "Model", dependencies: ["Kernels"], path: "Sources/Model"),
-        // Image I/O (NIfTI, NPY), preprocessing, the zoom-out-zoom-in pipeline, the prompt vocabulary and reports.
-        .target(name: "Volume", dependencies: ["Model", "Kernels", "CZlib", "CPNG"], path: "Sources/Volume"),
+        // Image I/O (NIfTI, NPY, DICOM), preprocessing, the zoom-out-zoom-in pipeline, the prompt vocabulary and reports.
+        // OpenJPEG's static archive keeps the release binary free of libopenjp2.so.
+        .target(name: "Volume", dependencies: ["Model", "Kernels", "CZlib", "CPNG", "COpenJPEG", "CCharLS"], path: "Sources/Volume",
+                linkerSettings: [.unsafeFlags(["-Xlinker", "-l:libopenjp2.a"])]),
         .executableTarget(name: "segvol",
                           dependencies: ["Volume", "Model", "Kernels", "VulkanRuntime",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")],

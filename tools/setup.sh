@@ -11,7 +11,10 @@ packages=(
     spirv-tools           # SPIRV-Tools static libraries
     zlib1g-dev            # gzip for .nii.gz
     libpng-dev            # PNG previews (libpng16.a, linked statically)
-    python3-venv          # tests' reference environment (tools/python-env.sh: numpy, nibabel, Pillow)
+    libopenjp2-7-dev      # JPEG 2000 DICOM pixel data (OpenJPEG, linked statically)
+    libcharls-dev         # JPEG-LS DICOM pixel data (CharLS; Debian ships only the shared library)
+    python3-venv          # the tests' Python environment (tools/python-env.sh: numpy, nibabel, Pillow, pydicom, SimpleITK, highdicom)
+    dicom3tools           # dciodvfy: the DICOM-SEG tests check written files against the standard
     pkg-config
 )
 

@@ -7,12 +7,15 @@ import Volume
 /// Reads a CT and runs the published preprocessing; every failure is a one-line error.
 struct LoadedCase {
     let image: NIfTIImage
+    /// The source series when the image is DICOM.
+    let dicom: DICOMVolume?
     let volume: PreprocessedVolume
     let geometry: CaseGeometry
 
-    init(url: URL, spatialSize: [Int]) throws {
-        guard FileManager.default.fileExists(atPath: url.path) else { throw PipelineError("\(url.path): no such file") }
-        image = try NIfTI.read(url)
+    init(url: URL, spatialSize: [Int], series: String? = nil) throws {
+        let input = try readInput(url.path, series: series)
+        image = input.image
+        dicom = input.dicom
         do {
             volume = try Preprocessing.run(stored: image.data, dims: image.header.dims, spatialSize: spatialSize)
         } catch {

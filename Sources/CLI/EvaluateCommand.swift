@@ -21,8 +21,11 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Model folder.")
     var model: String
 
-    @Option(name: .long, help: "CT image (.nii or .nii.gz).")
+    @Option(name: .long, help: "CT image: .nii/.nii.gz, a DICOM series folder or a multi-frame DICOM file.")
     var image: String
+
+    @Option(name: .long, help: "SeriesInstanceUID to read when the DICOM folder holds several series (see dicom-info).")
+    var series: String?
 
     @Option(name: .long, help: "Label map on the image's grid.")
     var label: String
@@ -75,7 +78,7 @@ struct EvaluateCommand: ParsableCommand {
         let progress = progressReporter(quiet: quiet)
         let backend = try makeBackend(deviceOptions)
         let model = try SegVolModel(modelDirectory: URL(fileURLWithPath: self.model), backend: backend)
-        let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize)
+        let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize, series: series)
         guard FileManager.default.fileExists(atPath: label) else { throw PipelineError("\(label): no such file") }
         let labelImage = try NIfTI.read(URL(fileURLWithPath: label))
         guard labelImage.header.dims == loaded.image.header.dims else {

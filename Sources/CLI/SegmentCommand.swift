@@ -22,6 +22,7 @@ struct SegmentCommand: ParsableCommand {
               segvol segment --model SegVol --image ct.nii.gz --text aorta --json aorta.json --probabilities --out aorta.nii.gz
               segvol segment --model SegVol --image ct.nii.gz --text liver --text kidney_right --out seg.nii.gz --statistics stats.json --preview seg.png
               segvol segment --model SegVol --image ct.nii.gz --classes-file organs.txt --out seg.nii.gz
+              segvol segment --model SegVol --image ct_dicom_folder --text liver --text spleen --out-seg organs.dcm
 
             Names are mapped through SegVol's vocabulary (`segvol classes`): TotalSegmentator names and other aliases
             become the trained name, which also names the outputs; other text runs as typed, with a warning. With
@@ -31,8 +32,11 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Model folder (pytorch_model.bin, vocab.json, tokenizer.json or merges.txt; model-config.json optional).")
     var model: String
 
-    @Option(name: .long, help: "CT image (.nii or .nii.gz).")
+    @Option(name: .long, help: "CT image: .nii/.nii.gz, a DICOM series folder or a multi-frame DICOM file.")
     var image: String
+
+    @Option(name: .long, help: "SeriesInstanceUID to read when the DICOM folder holds several series (see dicom-info).")
+    var series: String?
 
     @Option(name: .long, help: "A category name for the text prompt (repeatable).")
     var text: [String] = []
@@ -58,6 +62,12 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Write a run summary: per category voxels, volume in ml, bounding box, zoom-in windows, seconds (--statistics measures more).")
     var json: String?
 
+    @Option(name: .long, help: "Write a DICOM Segmentation (.dcm) over the source series: the DICOM input, or --reference-dicom.")
+    var outSeg: String?
+
+    @Option(name: .long, help: "For --out-seg with NIfTI input: the DICOM series the NIfTI was converted from (same grid).")
+    var referenceDicom: String?
+
     @Flag(name: .long, help: "Only the global (zoom-out) pass.")
     var noZoomIn = false
 
@@ -81,9 +91,10 @@ struct SegmentCommand: ParsableCommand {
     }
 
     private func segment() throws {
-        guard out != nil || outDir != nil || json != nil || reportOptions.writesReports else {
-            throw PipelineError("nothing to write: give --out, --out-dir, --json, --statistics or --preview")
+        guard out != nil || outDir != nil || json != nil || outSeg != nil || reportOptions.writesReports else {
+            throw PipelineError("nothing to write: give --out, --out-dir, --json, --out-seg, --statistics or --preview")
         }
+        try SegmentationOutput.checkOptions(image: image, outSeg: outSeg, referenceDicom: referenceDicom)
         _ = try reportOptions.displayWindow()  // a bad --window fails now, not after the model has run
         let texts = try vocabularyOptions.categoryNames(text: text)
         guard !texts.isEmpty || !box.isEmpty || !point.isEmpty else {
@@ -116,8 +127,9 @@ struct SegmentCommand: ParsableCommand {
         let backend = try makeBackend(deviceOptions)
         let model = try SegVolModel(modelDirectory: URL(fileURLWithPath: self.model), backend: backend)
         progress?("reading and preprocessing \(image)")
-        let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize)
+        let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize, series: series)
         let prompts = try buildPrompts(names, hasText: !texts.isEmpty, loaded)
+        let segmentation = try planned.segmentation.map { try SegmentationOutput(url: $0, loaded: loaded, referenceDicom: referenceDicom) }
 
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
@@ -127,7 +139,7 @@ struct SegmentCommand: ParsableCommand {
         if progress != nil { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
 
         do {
-            try write(results, names: names, loaded: loaded, planned: planned, outputs: outputs)
+            try write(results, names: names, loaded: loaded, planned: planned, outputs: outputs, segmentation: segmentation)
             try outputs.commit()
         } catch {
             outputs.discard()
@@ -140,8 +152,9 @@ struct SegmentCommand: ParsableCommand {
         var masks: [URL] = []
         var probabilities: [URL] = []
         var json: URL?
+        var segmentation: URL?
         var reports = ReportFiles()
-        var all: [URL] { [labelMap, json].compactMap { $0 } + masks + probabilities + reports.all }
+        var all: [URL] { [labelMap, json, segmentation].compactMap { $0 } + masks + probabilities + reports.all }
     }
 
     private func plannedFiles(_ names: [String]) -> Planned {
@@ -149,6 +162,7 @@ struct SegmentCommand: ParsableCommand {
         planned.labelMap = out.map { URL(fileURLWithPath: $0) }
         planned.json = json.map { URL(fileURLWithPath: $0) }
         planned.reports = reportOptions.plannedFiles(labelMap: planned.labelMap)
+        planned.segmentation = outSeg.map { URL(fileURLWithPath: $0) }
         if let outDir {
             planned.masks = names.map { URL(fileURLWithPath: outDir).appendingPathComponent(fileName(for: $0) + ".nii.gz") }
         }
@@ -207,7 +221,7 @@ struct SegmentCommand: ParsableCommand {
     }
 
     private func write(_ results: [ZoomPipeline.CategoryResult], names: [String], loaded: LoadedCase, planned: Planned,
-                       outputs: OutputSet) throws {
+                       outputs: OutputSet, segmentation: SegmentationOutput?) throws {
         let header = loaded.image.header
         let geometry = loaded.geometry
         let stored = results.map { geometry.toStored($0.logits, fill: -Float.infinity) }
@@ -225,6 +239,7 @@ struct SegmentCommand: ParsableCommand {
         for (c, url) in planned.masks.enumerated() {
             try NIfTI.write(mask: stored[c].map { $0 > 0 ? 1 : 0 }, like: header, to: outputs.stage(url))
         }
+        try segmentation?.write(stored: stored, names: names, model: model, outputs: outputs)
         for (c, url) in planned.probabilities.enumerated() {
             try NIfTI.write(float32: stored[c].map { 1 / (1 + exp(-$0)) }, like: header, to: outputs.stage(url))
         }

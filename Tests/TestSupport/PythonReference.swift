@@ -1,7 +1,9 @@
 import Foundation
+import XCTest
 
-/// Runs reference scripts from `Tests/Python` in the Python environment `tools/python-env.sh` builds (numpy,
-/// nibabel, Pillow), so tests compare against an independent implementation.
+/// Runs scripts from `Tests/Python` in the Python environment `tools/python-env.sh` builds under `.build/`
+/// (numpy, nibabel, Pillow, pydicom, SimpleITK, highdicom), so tests compare against independent implementations.
+/// In CI (`CI=true`) an environment that cannot be built fails the test; elsewhere the test is skipped with the reason.
 public enum PythonReference {
     static let packageRoot = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -10,33 +12,45 @@ public enum PythonReference {
         public let description: String
     }
 
-    /// The environment's python, built on first use (a minute, with network access to PyPI).
-    public static func python() throws -> URL {
-        let setup = try run(packageRoot.appendingPathComponent("tools/python-env.sh"), [])
-        return URL(fileURLWithPath: setup.trimmingCharacters(in: .whitespacesAndNewlines))
+    /// The environment's python, built on first use (a minute or two, with network access to PyPI).
+    private static let python: Result<String, Error> = Result {
+        let setup = try execute(packageRoot.appendingPathComponent("tools/python-env.sh").path, [])
+        guard setup.status == 0 else { throw Failure(description: "tools/python-env.sh failed: \(setup.stderr)") }
+        return setup.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Runs `Tests/Python/<script>` with `arguments` and returns its standard output.
-    public static func run(script: String, _ arguments: [String]) throws -> String {
-        let path = packageRoot.appendingPathComponent("Tests/Python/" + script).path
-        return try run(try python(), [path] + arguments)
+    public static func run(script: String, _ arguments: [String], file: StaticString = #filePath, line: UInt = #line) throws -> String {
+        let interpreter: String
+        switch python {
+        case let .success(path):
+            interpreter = path
+        case let .failure(error):
+            if VulkanTesting.isCI {
+                XCTFail("CI requires the Python reference environment: \(error)", file: file, line: line)
+                throw error
+            }
+            throw XCTSkip("Python reference environment unavailable (run tools/python-env.sh): \(error)")
+        }
+        let result = try execute(interpreter, [packageRoot.appendingPathComponent("Tests/Python/" + script).path] + arguments)
+        guard result.status == 0 else {
+            throw Failure(description: "\(script) \(arguments.first ?? "") failed: \(result.stderr)")
+        }
+        return result.stdout
     }
 
-    private static func run(_ executable: URL, _ arguments: [String]) throws -> String {
+    private static func execute(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        // Read both pipes before waiting so a chatty child cannot block on a full pipe.
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(executable.lastPathComponent) \(arguments.joined(separator: " ")) failed: "
-                + String(decoding: errData, as: UTF8.self))
-        }
-        return String(decoding: outData, as: UTF8.self)
+        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }

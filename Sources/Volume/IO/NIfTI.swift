@@ -43,7 +43,7 @@ public struct NIfTIImage {
 /// Byte offsets of the NIfTI-1 header fields this reader uses.
 enum NIfTIOffset {
     static let sizeofHdr = 0, dim = 40, datatype = 70, bitpix = 72, pixdim = 76, voxOffset = 108
-    static let sclSlope = 112, sclInter = 116, calMax = 124, calMin = 128
+    static let sclSlope = 112, sclInter = 116, xyztUnits = 123, calMax = 124, calMin = 128
     static let qformCode = 252, sformCode = 254, quatern = 256, qoffset = 268, srow = 280, magic = 344
     static let headerSize = 348, singleFileDataOffset = 352
 }
@@ -69,6 +69,7 @@ struct NIfTIHeaderFields {
     func int32(at offset: Int) -> Int32 { load(Int32.self, at: offset) }
     func float32(at offset: Int) -> Float { Float(bitPattern: load(UInt32.self, at: offset)) }
     mutating func setInt16(_ value: Int16, at offset: Int) { store(value, at: offset) }
+    mutating func setInt32(_ value: Int32, at offset: Int) { store(value, at: offset) }
     mutating func setFloat32(_ value: Float, at offset: Int) { store(value.bitPattern, at: offset) }
 }
 
@@ -123,6 +124,14 @@ public enum NIfTI {
     public static func write(mask: [UInt8], like header: NIfTIHeader, to url: URL) throws {
         try write(count: mask.count, datatype: .uint8, like: header, to: url) { writer in
             try mask.withUnsafeBytes { try writer.write($0) }
+        }
+    }
+
+    /// Writes int16 voxels (a CT in Hounsfield units, say) with the geometry and other fields of `header`.
+    public static func write(int16 data: [Int16], like header: NIfTIHeader, to url: URL) throws {
+        try write(count: data.count, datatype: .int16, like: header, to: url) { writer in
+            let stored = header.isBigEndian ? data.map { $0.bigEndian } : data
+            try stored.withUnsafeBytes { try writer.write($0) }
         }
     }
 
