@@ -9,16 +9,22 @@ struct LoadedCase {
     let image: NIfTIImage
     let volume: PreprocessedVolume
     let geometry: CaseGeometry
+    /// Seconds spent reading (with decompression) and preprocessing, for batch reports.
+    let readSeconds: Double
+    let preprocessSeconds: Double
 
     init(url: URL, spatialSize: [Int]) throws {
         guard FileManager.default.fileExists(atPath: url.path) else { throw PipelineError("\(url.path): no such file") }
+        let start = Date()
         image = try NIfTI.read(url)
+        readSeconds = Date().timeIntervalSince(start)
         do {
             volume = try Preprocessing.run(stored: image.data, dims: image.header.dims, spatialSize: spatialSize)
         } catch {
             throw PipelineError("\(url.path): \(error)")
         }
         geometry = CaseGeometry(storedDims: image.header.dims, volume: volume, spatialSize: spatialSize)
+        preprocessSeconds = Date().timeIntervalSince(start) - readSeconds
     }
 
     /// Volume of one voxel in millilitres, from the affine.

@@ -198,15 +198,7 @@ struct SegmentCommand: ParsableCommand {
         let geometry = loaded.geometry
         let stored = results.map { geometry.toStored($0.logits, fill: -Float.infinity) }
         if let url = planned.labelMap {
-            var labels = [UInt8](repeating: 0, count: stored[0].count)
-            for v in 0..<labels.count {
-                var best: Float = 0
-                for (c, logits) in stored.enumerated() where logits[v] > best {
-                    best = logits[v]
-                    labels[v] = UInt8(c + 1)
-                }
-            }
-            try NIfTI.write(mask: labels, like: header, to: outputs.stage(url))
+            try NIfTI.write(mask: labelMap(results.map(\.logits), geometry: geometry), like: header, to: outputs.stage(url))
         }
         for (c, url) in planned.masks.enumerated() {
             try NIfTI.write(mask: stored[c].map { $0 > 0 ? 1 : 0 }, like: header, to: outputs.stage(url))
