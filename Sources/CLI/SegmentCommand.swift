@@ -58,6 +58,9 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Box of each zoom-in window: published (the user's box for one window, else the global prediction's box in the window) or user (the user's zoom-out box in every window, as the shared fixtures were made).")
     var windowBox: ZoomPipeline.WindowBox = .published
 
+    @Option(name: .long, help: "Zoom-in windows: exact (each category's own, as the published model) or shared (one grid over the union of the categories' regions, each window encoded once; masks differ slightly).")
+    var windowGrid: ZoomPipeline.WindowGrid = .exact
+
     @Flag(name: .long, help: "Replace existing output files.")
     var overwrite = false
 
@@ -110,6 +113,7 @@ struct SegmentCommand: ParsableCommand {
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
         pipeline.windowBox = windowBox
+        pipeline.windowGrid = windowGrid
         pipeline.progress = progress
         let results = try pipeline.run(loaded.volume, prompts: prompts)
         if progress != nil { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
