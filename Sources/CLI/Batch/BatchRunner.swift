@@ -21,10 +21,6 @@ struct BatchSettings {
     var request: RunRecord.Request {
         RunRecord.Request(prompts: prompts, precision: precision.rawValue, zoomIn: zoomIn, windowGrid: windowGrid.rawValue)
     }
-
-    /// The most cases in memory at once: one per reader, the read-ahead queue, one on the device, one waiting to be
-    /// written and one per writer.
-    var casesInMemory: Int { ioThreads + prefetch + 2 + ioThreads }
 }
 
 /// A model read, checked and uploaded once, with what every run.json records about it.
@@ -45,6 +41,8 @@ struct LoadedModel {
 /// What a batch did.
 struct BatchReport {
     var ok = 0, failed = 0, skipped = 0
+    /// The first failed case's error, for callers that print no line per case.
+    var firstFailure: String?
     /// Wall time from the first read to the last write (the model is loaded before).
     var seconds = 0.0
     /// Seconds inside submit+wait on the device; nil on the CPU reference backend.
@@ -92,6 +90,7 @@ final class BatchRunner {
         let pipeline = ZoomPipeline(model: loaded.model)
         pipeline.zoomIn = settings.zoomIn
         pipeline.windowGrid = settings.windowGrid
+        pipeline.keepsZoomOutLogits = false
         while let work = prepared.pop() {
             compute(work, with: pipeline)
             computed.push(work)
@@ -154,13 +153,7 @@ final class BatchRunner {
         guard let volume = work.volume, work.error == nil else { return }
         work.volume = nil
         do {
-            let results = try pipeline.run(volume, prompts: settings.prompts.map { Prompt(text: $0) })
-            // The writer needs only the final logits.
-            work.results = results.map { result in
-                var kept = result
-                kept.zoomOutLogits = []
-                return kept
-            }
+            work.results = try pipeline.run(volume, prompts: settings.prompts.map { Prompt(text: $0) })
             work.seconds.zoomOut = pipeline.statistics.zoomOutSeconds
             work.seconds.zoomIn = pipeline.statistics.zoomInSeconds
         } catch {
@@ -223,6 +216,7 @@ final class BatchRunner {
         } else if let error = work.error {
             report.failed += 1
             line = "failed  \(work.item.name): \(error)"
+            report.firstFailure = report.firstFailure ?? line
         } else {
             report.ok += 1
             let s = work.seconds

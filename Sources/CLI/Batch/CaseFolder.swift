@@ -35,7 +35,7 @@ struct CaseFolder {
     /// An empty temporary folder to write into.
     func begin() throws {
         try? FileManager.default.removeItem(at: temporary)
-        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(at: temporary, withIntermediateDirectories: true)
     }
 
     /// Puts the temporary folder in place of `OUT/<case>`; an earlier result is moved aside first, then deleted.

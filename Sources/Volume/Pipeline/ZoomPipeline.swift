@@ -49,6 +49,8 @@ public final class ZoomPipeline {
     public var windowBox = WindowBox.published
     public var windowGrid = WindowGrid.exact
     public var overlap = 0.5
+    /// Whether results carry the zoom-out logits (evaluate reports their Dice); batch runs skip those host copies.
+    public var keepsZoomOutLogits = true
     /// Called with a short status line before each long step.
     public var progress: ((String) -> Void)?
     public internal(set) var statistics = Statistics()
@@ -81,20 +83,34 @@ public final class ZoomPipeline {
         let tokens = try model.encodeImage(zoomOut)
         let logits = try model.segment(image: tokens, prompts: prompts)
 
-        var results: [CategoryResult] = []
-        var categories: [ZoomInCategory] = []
+        // Each category's logits on the crop grid and the box of its foreground, all recorded before one wait.
         let voxels = model.config.spatialVolume
-        for (c, prompt) in prompts.enumerated() {
+        var globals: [Tensor] = [], boxes: [Tensor] = []
+        for c in prompts.indices {
             let single = try backend.empty(shape: window)
             try backend.copy(logits, sourceOffset: c * voxels, to: single, destinationOffset: 0, count: voxels)
             let global = try backend.empty(shape: volume.shape)
             try backend.resize3d(single, out: global, channels: 1, inSize: window, outSize: volume.shape, mode: .nearest)
-            let zoomOutLogits = try backend.read(global)
-            results.append(CategoryResult(zoomOutLogits: zoomOutLogits, logits: zoomOutLogits, windows: 0, seconds: 0))
-            if zoomIn, let foreground = try foregroundBox(global, size: volume.shape) {
+            globals.append(global)
+            if zoomIn {
+                let box = try backend.empty(shape: [6])
+                try backend.boundingBox(global, size: volume.shape, threshold: 0, out: box)
+                boxes.append(box)
+            }
+        }
+        var results: [CategoryResult] = []
+        var categories: [ZoomInCategory] = []
+        var hostCopies: [[Float]] = []
+        for (c, prompt) in prompts.enumerated() {
+            // A host copy serves the reported zoom-out logits and the window boxes of box and point prompts.
+            let needsHostCopy = keepsZoomOutLogits || prompt.box != nil || !prompt.points.isEmpty
+            let zoomOutLogits = needsHostCopy ? try backend.read(globals[c]) : []
+            hostCopies.append(zoomOutLogits)
+            results.append(CategoryResult(zoomOutLogits: keepsZoomOutLogits ? zoomOutLogits : [], logits: [], windows: 0, seconds: 0))
+            if zoomIn, let foreground = try foregroundBox(boxes[c]) {
                 let roi = WindowGeometry.regionOfInterest(foreground: foreground, size: volume.shape, window: window)
                 let region = RegionWindows(roi: roi, size: volume.shape, window: window, overlap: overlap)
-                categories.append(ZoomInCategory(index: c, prompt: prompt, global: global, globalHost: zoomOutLogits, region: region))
+                categories.append(ZoomInCategory(index: c, prompt: prompt, global: globals[c], globalHost: zoomOutLogits, region: region))
             }
         }
         statistics.zoomOutSeconds = Date().timeIntervalSince(start)
@@ -114,9 +130,12 @@ public final class ZoomPipeline {
         case .shared:
             break
         }
-        for category in categories {
-            if windowGrid == .exact { results[category.index].windows = category.region.origins.count }
-            results[category.index].logits = try backend.read(category.global)
+        for category in categories where windowGrid == .exact {
+            results[category.index].windows = category.region.origins.count
+        }
+        for c in results.indices {
+            let refined = categories.contains { $0.index == c }
+            results[c].logits = refined || hostCopies[c].isEmpty ? try backend.read(globals[c]) : hostCopies[c]
         }
         statistics.zoomInSeconds = Date().timeIntervalSince(zoomInStart)
         for c in results.indices {
@@ -125,10 +144,8 @@ public final class ZoomPipeline {
         return results
     }
 
-    /// Bounding box of logits > 0 (sigmoid > 0.5), or nil when nothing is foreground.
-    private func foregroundBox(_ logits: Tensor, size: [Int]) throws -> WindowGeometry.Box? {
-        let box = try backend.empty(shape: [6])
-        try backend.boundingBox(logits, size: size, threshold: 0, out: box)
+    /// The foreground box a `boundingBox` of logits > 0 (sigmoid > 0.5) wrote, or nil when nothing is foreground.
+    private func foregroundBox(_ box: Tensor) throws -> WindowGeometry.Box? {
         let values = try backend.read(box).map { Int($0) }
         guard values[0] >= 0 else { return nil }
         return WindowGeometry.Box(lo: Array(values[0..<3]), hi: Array(values[3..<6]))
