@@ -10,8 +10,10 @@ Usage: Benchmarks/shared_grid_dice.py [SEGVOL_BINARY]   (from the repository roo
 """
 import array
 import gzip
+import io
 import json
 import os
+import pickle
 import struct
 import subprocess
 import sys
@@ -44,8 +46,6 @@ def shifted_model(shift, folder):
 
 def storage_of(archive, key):
     """The storage file name of tensor `key` in a PyTorch zip checkpoint (from data.pkl, without torch)."""
-    import pickle
-
     class Unpickler(pickle.Unpickler):
         def find_class(self, module, name):
             if name == "_rebuild_tensor_v2":
@@ -58,7 +58,6 @@ def storage_of(archive, key):
             return pid[2]
 
     pkl = next(n for n in archive.namelist() if n.endswith("data.pkl"))
-    import io
     return Unpickler(io.BytesIO(archive.read(pkl))).load()[key]
 
 
