@@ -36,7 +36,7 @@ struct BatchCommand: ParsableCommand {
     @Option(name: .long, parsing: .upToNextOption, help: "CT files (.nii, .nii.gz) or folders of them.")
     var input: [String] = []
 
-    @Option(name: .long, help: "A file listing CT paths, one a line (# starts a comment).")
+    @Option(name: .long, help: "A file listing CT paths, one a line (relative to the current folder; # starts a comment).")
     var list: String?
 
     @Option(name: .long, help: "Output folder; each case gets OUT/<case>/.")

@@ -143,7 +143,7 @@ final class BatchRunner {
             work.voxelMillilitres = loadedCase.voxelMillilitres
             work.volume = loadedCase.volume
         } catch {
-            work.error = "\(error)"
+            work.error = oneLine(error)
         }
         return work
     }
@@ -157,7 +157,7 @@ final class BatchRunner {
             work.seconds.zoomOut = pipeline.statistics.zoomOutSeconds
             work.seconds.zoomIn = pipeline.statistics.zoomInSeconds
         } catch {
-            work.error = "\(error)"
+            work.error = oneLine(error)
         }
     }
 
@@ -187,7 +187,7 @@ final class BatchRunner {
             try folder.commit()
         } catch {
             folder.discard()
-            work.error = "cannot write \(folder.final.path): \(error)"
+            work.error = "cannot write \(folder.final.path): " + oneLine(error)
         }
         tally(work)
     }
@@ -254,4 +254,9 @@ final class CaseWork {
         self.item = item
         self.folder = folder
     }
+}
+
+/// An error as the one line run.json and the case's status line hold.
+private func oneLine(_ error: Error) -> String {
+    "\(error)".split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
 }
