@@ -156,6 +156,7 @@ final class BatchRunner {
             work.results = try pipeline.run(volume, prompts: settings.prompts.map { Prompt(text: $0) })
             work.seconds.zoomOut = pipeline.statistics.zoomOutSeconds
             work.seconds.zoomIn = pipeline.statistics.zoomInSeconds
+            work.windowsEncoded = pipeline.statistics.windowsEncoded
         } catch {
             work.error = oneLine(error)
         }
@@ -202,7 +203,8 @@ final class BatchRunner {
             model: .init(folder: loaded.folder.path, weightsFile: loaded.weightsFile.lastPathComponent,
                          weightsSha256: loaded.weightsSha256),
             engineVersion: engineVersion, backend: model.backend.kind, device: model.backend.deviceName,
-            seconds: work.seconds, categories: categories, finished: ISO8601DateFormatter().string(from: Date()))
+            seconds: work.seconds, windowsEncoded: work.windowsEncoded, categories: categories,
+            finished: ISO8601DateFormatter().string(from: Date()))
     }
 
     /// Counts the case and prints its line.
@@ -246,6 +248,7 @@ final class CaseWork {
     /// The preprocessed crop, dropped once it is on the device.
     var volume: PreprocessedVolume?
     var results: [ZoomPipeline.CategoryResult] = []
+    var windowsEncoded = 0
     var seconds = RunRecord.Seconds()
     var error: String?
     var skipped = false

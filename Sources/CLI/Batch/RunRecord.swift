@@ -52,6 +52,9 @@ struct RunRecord: Codable {
     var backend: String
     var device: String
     var seconds: Seconds
+    /// Zoom-in windows run through the image encoder, all categories together (shared embeddings make it
+    /// less than the sum of the categories' windows).
+    var windowsEncoded: Int
     var categories: [Category]
     var finished: String
 
@@ -79,7 +82,7 @@ struct RunRecord: Codable {
 
     enum CodingKeys: String, CodingKey {
         case caseName, status, error, input, prompts, precision, zoomIn, windowGrid, model, engineVersion, backend, device
-        case seconds, categories, finished
+        case seconds, windowsEncoded, categories, finished
     }
 
     /// Written by hand only so that `error` is present (null) in records that succeeded.
@@ -98,6 +101,7 @@ struct RunRecord: Codable {
         try container.encode(backend, forKey: .backend)
         try container.encode(device, forKey: .device)
         try container.encode(seconds, forKey: .seconds)
+        try container.encode(windowsEncoded, forKey: .windowsEncoded)
         try container.encode(categories, forKey: .categories)
         try container.encode(finished, forKey: .finished)
     }

@@ -6,7 +6,8 @@ import Model
 /// spatial size, then sliding windows at full resolution over each category's region of interest.
 public final class ZoomPipeline {
     public struct CategoryResult {
-        /// Logits after the global pass, on the cropped full-resolution grid (D, H, W).
+        /// Logits after the global pass, on the cropped full-resolution grid (D, H, W); empty unless
+        /// `keepsZoomOutLogits`.
         public var zoomOutLogits: [Float]
         /// Final logits (the ROI overwritten by the window average), same grid.
         public var logits: [Float]
