@@ -11,9 +11,14 @@ struct LoadedCase {
     let dicom: DICOMVolume?
     let volume: PreprocessedVolume
     let geometry: CaseGeometry
+    /// Seconds spent reading (with decompression) and preprocessing, for batch reports.
+    let readSeconds: Double
+    let preprocessSeconds: Double
 
     init(url: URL, spatialSize: [Int], series: String? = nil) throws {
+        let start = Date()
         let input = try readInput(url.path, series: series)
+        readSeconds = Date().timeIntervalSince(start)
         image = input.image
         dicom = input.dicom
         do {
@@ -22,6 +27,7 @@ struct LoadedCase {
             throw PipelineError("\(url.path): \(error)")
         }
         geometry = CaseGeometry(storedDims: image.header.dims, volume: volume, spatialSize: spatialSize)
+        preprocessSeconds = Date().timeIntervalSince(start) - readSeconds
     }
 
     /// Volume of one voxel in millilitres, from the affine.

@@ -42,13 +42,14 @@ struct ReportFiles {
 extension ReportOptions {
     /// Writes the label table, statistics and preview of one case from each category's logits on the input grid;
     /// every category is measured and drawn with its own mask (logits > 0), as in --out-dir.
-    func write(_ files: ReportFiles, stored: [[Float]], names: [String], image: NIfTIImage, imagePath: String,
-               outputs: OutputSet) throws {
+    /// `stage` maps each final file to the path it is written to (a temporary name for `OutputSet`).
+    static func write(_ files: ReportFiles, stored: [[Float]], names: [String], image: NIfTIImage, imagePath: String,
+                      window: DisplayWindow = .abdomen, stage: (URL) -> URL) throws {
         guard !files.all.isEmpty else { return }
         let table = LabelTable(names: names)
         if let (labels, colourTable) = files.labelTable {
-            try table.jsonData().write(to: outputs.stage(labels))
-            try Data(table.slicerColourTable(fileName: colourTable.lastPathComponent).utf8).write(to: outputs.stage(colourTable))
+            try table.jsonData().write(to: stage(labels))
+            try Data(table.slicerColourTable(fileName: colourTable.lastPathComponent).utf8).write(to: stage(colourTable))
         }
         guard files.statistics != nil || files.preview != nil else { return }
         let masks = stored.map { logits in logits.map { $0 > 0 ? UInt8(1) : 0 } }
@@ -57,12 +58,12 @@ extension ReportOptions {
                 try CategoryStatistics(label: index + 1, name: names[index], mask: masks[index], image: image)
             }
             try StatisticsReport(image: imagePath, header: image.header, categories: categories).jsonData()
-                .write(to: outputs.stage(url))
+                .write(to: stage(url))
         }
         if let url = files.preview {
-            let preview = try PreviewRenderer.render(image: image, masks: masks, labels: table, window: try displayWindow(),
+            let preview = try PreviewRenderer.render(image: image, masks: masks, labels: table, window: window,
                                                      title: URL(fileURLWithPath: imagePath).lastPathComponent)
-            try PNGEncoder.encode(preview.image).write(to: outputs.stage(url))
+            try PNGEncoder.encode(preview.image).write(to: stage(url))
         }
     }
 }

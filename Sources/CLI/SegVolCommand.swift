@@ -14,8 +14,8 @@ struct SegVolCommand: ParsableCommand {
               segvol bench model --device 0       time the published-size model (random weights)
             """,
         version: engineVersion,
-        subcommands: [SegmentCommand.self, EvaluateCommand.self, ClassesCommand.self, DevicesCommand.self, CheckCommand.self,
-                      BenchCommand.self, DICOMInfoCommand.self, ConvertCommand.self])
+        subcommands: [SegmentCommand.self, BatchCommand.self, SummarizeCommand.self, EvaluateCommand.self, ClassesCommand.self,
+                      DevicesCommand.self, CheckCommand.self, BenchCommand.self, DICOMInfoCommand.self, ConvertCommand.self])
 }
 
 let engineVersion = "0.1.0"

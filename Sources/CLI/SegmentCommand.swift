@@ -74,6 +74,9 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Box of each zoom-in window: published (the user's box for one window, else the global prediction's box in the window) or user (the user's zoom-out box in every window, as the shared fixtures were made).")
     var windowBox: ZoomPipeline.WindowBox = .published
 
+    @Option(name: .long, help: "Zoom-in windows: exact (each category's own, as the published model) or shared (one grid over the union of the categories' regions, each window encoded once; masks differ slightly).")
+    var windowGrid: ZoomPipeline.WindowGrid = .exact
+
     @Flag(name: .long, help: "Replace existing output files.")
     var overwrite = false
 
@@ -134,6 +137,7 @@ struct SegmentCommand: ParsableCommand {
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
         pipeline.windowBox = windowBox
+        pipeline.windowGrid = windowGrid
         pipeline.progress = progress
         let results = try pipeline.run(loaded.volume, prompts: prompts)
         if progress != nil { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }
@@ -226,15 +230,7 @@ struct SegmentCommand: ParsableCommand {
         let geometry = loaded.geometry
         let stored = results.map { geometry.toStored($0.logits, fill: -Float.infinity) }
         if let url = planned.labelMap {
-            var labels = [UInt8](repeating: 0, count: stored[0].count)
-            for v in 0..<labels.count {
-                var best: Float = 0
-                for (c, logits) in stored.enumerated() where logits[v] > best {
-                    best = logits[v]
-                    labels[v] = UInt8(c + 1)
-                }
-            }
-            try NIfTI.write(mask: labels, like: header, to: outputs.stage(url))
+            try NIfTI.write(mask: labelMap(results.map(\.logits), geometry: geometry), like: header, to: outputs.stage(url))
         }
         for (c, url) in planned.masks.enumerated() {
             try NIfTI.write(mask: stored[c].map { $0 > 0 ? 1 : 0 }, like: header, to: outputs.stage(url))
@@ -266,8 +262,8 @@ struct SegmentCommand: ParsableCommand {
             try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
                 .write(to: outputs.stage(url))
         }
-        try reportOptions.write(planned.reports, stored: stored, names: names, image: loaded.image, imagePath: image,
-                                outputs: outputs)
+        try ReportOptions.write(planned.reports, stored: stored, names: names, image: loaded.image, imagePath: image,
+                                window: try reportOptions.displayWindow(), stage: outputs.stage)
     }
 }
 

@@ -218,23 +218,41 @@ extension ModelWeights {
     /// Seeded random weights of the configured sizes (benchmarks: no download needed). Linear and
     /// embedding weights are N(0, 0.02)-like, LayerNorms are identity, so activations stay in range.
     public convenience init(randomWithSeed seed: UInt64, config: SegVolConfig, backend: Backend, halfLinearWeights: Bool = false) throws {
-        var state = seed
-        func next() -> Float {
-            // SplitMix64, mapped to a uniform in [-0.035, 0.035) (std 0.02).
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return (Float(z >> 40) / Float(1 << 24) - 0.5) * 0.0693
-        }
+        var random = RandomWeights(seed: seed)
         try self.init(config: config, source: URL(fileURLWithPath: "random-seed-\(seed)"), unusedKeys: [], backend: backend,
-                      halfLinearWeights: halfLinearWeights) { entry in
-            let count = entry.shape.reduce(1, *)
-            let isNormWeight = entry.name.contains("norm") && entry.name.hasSuffix(".weight") || entry.name.contains("output_upscaling.1.weight")
-            if isNormWeight { return Array(repeating: 1, count: count) }
-            if entry.name.hasSuffix(".bias") { return Array(repeating: 0, count: count) }
-            return (0..<count).map { _ in next() }
-        }
+                      halfLinearWeights: halfLinearWeights) { random.values(for: $0) }
+    }
+
+    /// Writes the same seeded random weights as a `model.safetensors` checkpoint (benchmarks that run the whole
+    /// command line need a model folder).
+    public static func writeRandomCheckpoint(seed: UInt64, config: SegVolConfig, to url: URL) throws {
+        let entries = WeightManifest(config: config).entries
+        var random = RandomWeights(seed: seed)
+        try SafeTensors.write(entries.map { ($0.name, $0.shape) }, to: url) { random.values(for: entries[$0]) }
+    }
+}
+
+/// The values of seeded random weights, one manifest entry after another.
+struct RandomWeights {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func values(for entry: WeightManifest.Entry) -> [Float] {
+        let count = entry.shape.reduce(1, *)
+        let isNormWeight = entry.name.contains("norm") && entry.name.hasSuffix(".weight") || entry.name.contains("output_upscaling.1.weight")
+        if isNormWeight { return Array(repeating: 1, count: count) }
+        if entry.name.hasSuffix(".bias") { return Array(repeating: 0, count: count) }
+        return (0..<count).map { _ in next() }
+    }
+
+    /// SplitMix64, mapped to a uniform in [-0.035, 0.035) (std 0.02).
+    private mutating func next() -> Float {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return (Float(z >> 40) / Float(1 << 24) - 0.5) * 0.0693
     }
 }

@@ -31,6 +31,9 @@ public final class CommandRecorder {
     private static let maxQueries: UInt32 = 8192
     private var queryLabels: [String] = []
     public private(set) var lastTimings: [Timing] = []
+    /// Seconds from each submit until its fence signalled, summed: the device's busy time plus submission
+    /// latency, an upper bound of the busy time that needs no timestamps (batch runs report it).
+    public private(set) var submitWaitSeconds: Double = 0
 
     public init(device: GPUDevice) throws {
         self.device = device
@@ -267,12 +270,14 @@ public final class CommandRecorder {
         submit.sType = VK_STRUCTURE_TYPE_SUBMIT_INFO
         submit.commandBufferCount = 1
         var buffers: VkCommandBuffer? = buffer
+        let submitted = DispatchTime.now().uptimeNanoseconds
         try withUnsafePointer(to: &buffers) { pointer in
             submit.pCommandBuffers = pointer
             try check(vkQueueSubmit(device.queue, 1, &submit, fence), "vkQueueSubmit")
         }
         var fences: VkFence? = fence
         try check(vkWaitForFences(device.handle, 1, &fences, 1, UInt64.max), "vkWaitForFences")
+        submitWaitSeconds += Double(DispatchTime.now().uptimeNanoseconds - submitted) / 1e9
         try check(vkResetFences(device.handle, 1, &fences), "vkResetFences")
         if let queryPool, !queryLabels.isEmpty {
             var stamps = [UInt64](repeating: 0, count: queryLabels.count * 2)

@@ -6,7 +6,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Benchmarks: kernels on SegVol's shapes, the model at the published size.",
-        subcommands: [KernelBenchCommand.self, ModelBenchCommand.self])
+        subcommands: [KernelBenchCommand.self, ModelBenchCommand.self, PipelineBenchCommand.self])
 }
 
 /// Options every benchmark takes.

@@ -45,6 +45,31 @@ enum SafeTensors {
         return tensors.sorted { ($0.begin, $0.tensor.name) < ($1.begin, $1.tensor.name) }.map(\.tensor)
     }
 
+    /// Writes float32 tensors as a `.safetensors` file, asking `values` for one tensor at a time so a large
+    /// checkpoint never sits in memory whole.
+    static func write(_ entries: [(name: String, shape: [Int])], to url: URL, values: (Int) throws -> [Float]) throws {
+        var header: [String: Any] = [:]
+        var offset = 0
+        for entry in entries {
+            let bytes = entry.shape.reduce(1, *) * 4
+            header[entry.name] = ["dtype": "F32", "shape": entry.shape, "data_offsets": [offset, offset + bytes]]
+            offset += bytes
+        }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        // Pad the header with spaces so the tensor bytes start 8-byte aligned, as the format recommends.
+        json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
+        guard FileManager.default.createFile(atPath: url.path, contents: nil), let file = FileHandle(forWritingAtPath: url.path) else {
+            throw FormatError("cannot create \(url.path)")
+        }
+        defer { try? file.close() }
+        var length = UInt64(json.count).littleEndian
+        try file.write(contentsOf: Data(bytes: &length, count: 8) + json)
+        for index in entries.indices {
+            let tensor = try values(index)
+            try tensor.withUnsafeBytes { try file.write(contentsOf: Data($0)) }
+        }
+    }
+
     private static func contiguousStrides(_ shape: [Int]) -> [Int] {
         var strides = [Int](repeating: 1, count: shape.count)
         var step = 1

@@ -158,7 +158,7 @@ public enum NIfTI {
 
     // MARK: - Reading
 
-    private static func parseHeader(_ raw: [UInt8], url: URL) throws -> NIfTIHeader {
+    static func parseHeader(_ raw: [UInt8], url: URL) throws -> NIfTIHeader {
         let little = NIfTIHeaderFields(bytes: raw, bigEndian: false)
         let size = little.int32(at: NIfTIOffset.sizeofHdr)
         let bigEndian: Bool

@@ -6,7 +6,8 @@ import Model
 /// spatial size, then sliding windows at full resolution over each category's region of interest.
 public final class ZoomPipeline {
     public struct CategoryResult {
-        /// Logits after the global pass, on the cropped full-resolution grid (D, H, W).
+        /// Logits after the global pass, on the cropped full-resolution grid (D, H, W); empty unless
+        /// `keepsZoomOutLogits`.
         public var zoomOutLogits: [Float]
         /// Final logits (the ROI overwritten by the window average), same grid.
         public var logits: [Float]
@@ -24,21 +25,57 @@ public final class ZoomPipeline {
         case user
     }
 
+    /// Where the zoom-in windows go.
+    public enum WindowGrid: String, CaseIterable, Sendable {
+        /// Each category's own windows over its own region, as the published code; a window whose content another
+        /// category already encoded reuses that embedding, so results equal running each category alone.
+        case exact
+        /// One grid over the union of the categories' regions: every window is encoded once per case and each
+        /// category is decoded in the windows that touch its region. Masks differ slightly from exact.
+        case shared
+    }
+
+    /// What the last `run` did, for batch reports and benchmarks.
+    public struct Statistics: Sendable {
+        public var zoomOutSeconds = 0.0
+        public var zoomInSeconds = 0.0
+        /// Zoom-in windows run through the image encoder.
+        public var windowsEncoded = 0
+        /// Zoom-in windows run through the mask decoder, summed over categories.
+        public var windowsDecoded = 0
+    }
+
     public let model: SegVolModel
     public var zoomIn = true
     public var windowBox = WindowBox.published
+    public var windowGrid = WindowGrid.exact
     public var overlap = 0.5
+    /// Whether results carry the zoom-out logits (evaluate reports their Dice); batch runs skip those host copies.
+    public var keepsZoomOutLogits = true
     /// Called with a short status line before each long step.
     public var progress: ((String) -> Void)?
-    private var backend: Backend { model.backend }
-    private var window: [Int] { model.config.spatialSize }
+    public internal(set) var statistics = Statistics()
+    var backend: Backend { model.backend }
+    var window: [Int] { model.config.spatialSize }
 
     public init(model: SegVolModel) {
         self.model = model
     }
 
+    /// One category on its way through the zoom-in pass.
+    struct ZoomInCategory {
+        let index: Int
+        let prompt: Prompt
+        /// Zoom-out logits on the crop grid; the zoom-in result overwrites the ROI.
+        let global: Tensor
+        let globalHost: [Float]
+        let region: RegionWindows
+        var prediction: GlobalPrediction { GlobalPrediction(logits: globalHost, size: global.shape, roi: region.roi) }
+    }
+
     /// Runs every category; prompts are in zoom-out (spatial size) coordinates.
     public func run(_ volume: PreprocessedVolume, prompts: [Prompt]) throws -> [CategoryResult] {
+        statistics = Statistics()
         let start = Date()
         let image = try backend.tensor(volume.data, shape: volume.shape, dtype: .float32)
         let zoomOut = try backend.empty(shape: [1, 1] + window)
@@ -46,92 +83,143 @@ public final class ZoomPipeline {
         progress?("zoom-out pass: \(prompts.count) categories")
         let tokens = try model.encodeImage(zoomOut)
         let logits = try model.segment(image: tokens, prompts: prompts)
-        let globalSeconds = Date().timeIntervalSince(start) / Double(prompts.count)
 
-        var results: [CategoryResult] = []
+        // Each category's logits on the crop grid and the box of its foreground, all recorded before one wait.
         let voxels = model.config.spatialVolume
-        for (c, prompt) in prompts.enumerated() {
-            let categoryStart = Date()
+        var globals: [Tensor] = [], boxes: [Tensor] = []
+        for c in prompts.indices {
             let single = try backend.empty(shape: window)
             try backend.copy(logits, sourceOffset: c * voxels, to: single, destinationOffset: 0, count: voxels)
             let global = try backend.empty(shape: volume.shape)
             try backend.resize3d(single, out: global, channels: 1, inSize: window, outSize: volume.shape, mode: .nearest)
-            let zoomOutLogits = try backend.read(global)
-            var result = CategoryResult(zoomOutLogits: zoomOutLogits, logits: zoomOutLogits, windows: 0, seconds: 0)
-            if zoomIn, let foreground = try foregroundBox(global, size: volume.shape) {
-                result.windows = try refine(image: image, global: global, globalHost: zoomOutLogits, size: volume.shape,
-                                            foreground: foreground, prompt: prompt, category: c, of: prompts.count)
-                result.logits = try backend.read(global)
+            globals.append(global)
+            if zoomIn {
+                let box = try backend.empty(shape: [6])
+                try backend.boundingBox(global, size: volume.shape, threshold: 0, out: box)
+                boxes.append(box)
             }
-            result.seconds = globalSeconds + Date().timeIntervalSince(categoryStart)
-            results.append(result)
+        }
+        var results: [CategoryResult] = []
+        var categories: [ZoomInCategory] = []
+        var hostCopies: [[Float]] = []
+        for (c, prompt) in prompts.enumerated() {
+            // A host copy serves the reported zoom-out logits and the window boxes of box and point prompts.
+            let needsHostCopy = keepsZoomOutLogits || prompt.box != nil || !prompt.points.isEmpty
+            let zoomOutLogits = needsHostCopy ? try backend.read(globals[c]) : []
+            hostCopies.append(zoomOutLogits)
+            results.append(CategoryResult(zoomOutLogits: keepsZoomOutLogits ? zoomOutLogits : [], logits: [], windows: 0, seconds: 0))
+            if zoomIn, let foreground = try foregroundBox(boxes[c]) {
+                let roi = WindowGeometry.regionOfInterest(foreground: foreground, size: volume.shape, window: window)
+                let region = RegionWindows(roi: roi, size: volume.shape, window: window, overlap: overlap)
+                categories.append(ZoomInCategory(index: c, prompt: prompt, global: globals[c], globalHost: zoomOutLogits, region: region))
+            }
+        }
+        statistics.zoomOutSeconds = Date().timeIntervalSince(start)
+
+        let zoomInStart = Date()
+        var zoomInSeconds = [Double](repeating: 0, count: prompts.count)
+        switch windowGrid {
+        case .exact:
+            zoomInSeconds = try refineEach(categories, image: image, of: prompts.count)
+        case .shared where !categories.isEmpty:
+            let windows = try refineOnSharedGrid(categories, image: image)
+            let share = Date().timeIntervalSince(zoomInStart) / Double(categories.count)
+            for category in categories {
+                zoomInSeconds[category.index] = share
+                results[category.index].windows = windows[category.index] ?? 0
+            }
+        case .shared:
+            break
+        }
+        for category in categories where windowGrid == .exact {
+            results[category.index].windows = category.region.origins.count
+        }
+        for c in results.indices {
+            let refined = categories.contains { $0.index == c }
+            results[c].logits = refined || hostCopies[c].isEmpty ? try backend.read(globals[c]) : hostCopies[c]
+        }
+        statistics.zoomInSeconds = Date().timeIntervalSince(zoomInStart)
+        for c in results.indices {
+            results[c].seconds = statistics.zoomOutSeconds / Double(prompts.count) + zoomInSeconds[c]
         }
         return results
     }
 
-    /// Bounding box of logits > 0 (sigmoid > 0.5), or nil when nothing is foreground.
-    private func foregroundBox(_ logits: Tensor, size: [Int]) throws -> WindowGeometry.Box? {
-        let box = try backend.empty(shape: [6])
-        try backend.boundingBox(logits, size: size, threshold: 0, out: box)
+    /// The foreground box a `boundingBox` of logits > 0 (sigmoid > 0.5) wrote, or nil when nothing is foreground.
+    private func foregroundBox(_ box: Tensor) throws -> WindowGeometry.Box? {
         let values = try backend.read(box).map { Int($0) }
         guard values[0] >= 0 else { return nil }
         return WindowGeometry.Box(lo: Array(values[0..<3]), hi: Array(values[3..<6]))
     }
 
-    /// The zoom-in pass for one category: windows over the ROI, averaged, written into `global`.
-    private func refine(image: Tensor, global: Tensor, globalHost: [Float], size: [Int], foreground: WindowGeometry.Box,
-                        prompt: Prompt, category: Int, of categories: Int) throws -> Int {
-        let roi = WindowGeometry.regionOfInterest(foreground: foreground, size: size, window: window)
-        let extent = WindowGeometry.extent(of: roi, size: size)
-        let pad = WindowGeometry.padBefore(extent: extent, window: window)
-        let padded = WindowGeometry.paddedSize(extent: extent, window: window)
-        let origins = WindowGeometry.windows(paddedSize: padded, window: window, overlap: overlap)
-
-        // The ROI with zero padding (outside the ROI is padding even where the volume goes on).
-        let roiImage = try backend.empty(shape: padded)
-        try backend.fill(roiImage, value: 0)
-        try backend.copyBox(image, size: size, origin: roi.lo, to: roiImage, size: padded, origin: pad, extent: extent, accumulate: false)
-        let sum = try backend.empty(shape: padded)
-        try backend.fill(sum, value: 0)
-        let text = try prompt.text.map { try model.encodeText([$0]) }
-        let globalPrediction = GlobalPrediction(logits: globalHost, size: size, roi: roi, pad: pad, padded: padded)
-
-        for (index, origin) in origins.enumerated() {
-            progress?("zoom-in: category \(category + 1)/\(categories), window \(index + 1)/\(origins.count)")
-            let windowImage = try backend.empty(shape: [1, 1] + window)
-            try backend.copyBox(roiImage, size: padded, origin: origin, to: windowImage, size: window, origin: [0, 0, 0],
-                                extent: window, accumulate: false)
-            let windowPrompt = try self.windowPrompt(prompt, origin: origin, single: origins.count == 1, roi: roi, extent: extent,
-                                                     size: size, prediction: globalPrediction)
-            let tokens = try model.encodeImage(windowImage)
-            let lowRes = try model.decode(image: tokens, prompts: [windowPrompt], text: text)
-            let windowLogits = try backend.empty(shape: window)
-            try backend.resize3d(lowRes, out: windowLogits, channels: 1, inSize: model.config.lowResSize, outSize: window,
-                                 mode: .trilinear(alignCorners: false))
-            try backend.copyBox(windowLogits, size: window, origin: [0, 0, 0], to: sum, size: padded, origin: origin,
-                                extent: window, accumulate: true)
-            // One wait per window keeps memory bounded however many windows the ROI needs.
-            try backend.synchronize()
+    /// The exact zoom-in pass: each category's windows over its ROI, averaged, written into its logits. Returns
+    /// each category's seconds.
+    private func refineEach(_ categories: [ZoomInCategory], image: Tensor, of count: Int) throws -> [Double] {
+        let embeddings = WindowEmbeddings(uses: categories.flatMap { category in
+            category.region.origins.map { category.region.content(at: $0) }
+        })
+        var seconds = [Double](repeating: 0, count: count)
+        for category in categories {
+            let categoryStart = Date()
+            let region = category.region
+            let sum = try backend.empty(shape: region.padded)
+            try backend.fill(sum, value: 0)
+            let text = try category.prompt.text.map { try model.encodeText([$0]) }
+            let prediction = category.prediction
+            for (index, origin) in region.origins.enumerated() {
+                progress?("zoom-in: category \(category.index + 1)/\(count), window \(index + 1)/\(region.origins.count)")
+                let content = region.content(at: origin)
+                let tokens = try embeddings.tokens(for: content) { try encodeWindow($0, image: image) }
+                let prompt = windowPrompt(category.prompt, start: content.start, singleWindow: region.origins.count == 1 ? region : nil,
+                                          prediction: prediction)
+                try addWindowLogits(tokens: tokens, prompt: prompt, text: text, into: sum, size: region.padded, at: origin)
+                // One wait per window keeps memory bounded however many windows the ROI needs.
+                try backend.synchronize()
+            }
+            let inverse = try backend.tensor(WindowGeometry.inverseCoverage(paddedSize: region.padded, window: window, overlap: overlap),
+                                             shape: region.padded, dtype: .float32)
+            try backend.binary(.multiply, sum, inverse, out: sum)
+            try backend.copyBox(sum, size: region.padded, origin: region.pad, to: category.global, size: category.global.shape,
+                                origin: region.roi.lo, extent: region.extent, accumulate: false)
+            seconds[category.index] = Date().timeIntervalSince(categoryStart)
         }
-        let inverse = try backend.tensor(WindowGeometry.inverseCoverage(paddedSize: padded, window: window, overlap: overlap),
-                                         shape: padded, dtype: .float32)
-        try backend.binary(.multiply, sum, inverse, out: sum)
-        try backend.copyBox(sum, size: padded, origin: pad, to: global, size: size, origin: roi.lo, extent: extent, accumulate: false)
-        return origins.count
+        return seconds
     }
 
-    /// The prompt of one window (spec section 6.3): text unchanged; a box from the user's box when the ROI is one
-    /// window, else from the global prediction inside the window; points that fall inside the window.
-    private func windowPrompt(_ prompt: Prompt, origin: [Int], single: Bool, roi: WindowGeometry.Box, extent: [Int],
-                              size: [Int], prediction: GlobalPrediction) throws -> Prompt {
+    /// The image embedding of one window: its content cut from the crop, zeros elsewhere, through the encoder.
+    func encodeWindow(_ content: WindowContent, image: Tensor) throws -> Tensor {
+        let windowImage = try backend.empty(shape: [1, 1] + window)
+        try backend.fill(windowImage, value: 0)
+        try backend.copyBox(image, size: image.shape, origin: content.filledLo, to: windowImage, size: window,
+                            origin: (0..<3).map { content.filledLo[$0] - content.start[$0] },
+                            extent: (0..<3).map { content.filledHi[$0] - content.filledLo[$0] }, accumulate: false)
+        statistics.windowsEncoded += 1
+        return try model.encodeImage(windowImage)
+    }
+
+    /// Decodes one category in one window and adds its logits, resized to the window, into `sum` at `origin`.
+    func addWindowLogits(tokens: Tensor, prompt: Prompt, text: Tensor?, into sum: Tensor, size: [Int], at origin: [Int]) throws {
+        let lowRes = try model.decode(image: tokens, prompts: [prompt], text: text)
+        let windowLogits = try backend.empty(shape: window)
+        try backend.resize3d(lowRes, out: windowLogits, channels: 1, inSize: model.config.lowResSize, outSize: window,
+                             mode: .trilinear(alignCorners: false))
+        try backend.copyBox(windowLogits, size: window, origin: [0, 0, 0], to: sum, size: size, origin: origin,
+                            extent: window, accumulate: true)
+        statistics.windowsDecoded += 1
+    }
+
+    /// The prompt of one window (spec section 6.3): text unchanged; a box from the user's box when the region is
+    /// one window (`singleWindow`), else from the global prediction inside the window; points inside the window.
+    func windowPrompt(_ prompt: Prompt, start: [Int], singleWindow: RegionWindows?, prediction: GlobalPrediction) -> Prompt {
+        let size = prediction.size
         var result = Prompt(text: prompt.text)
         if let box = prompt.box {
             if windowBox == .user {
                 result.box = box
-            } else if single {
-                result.box = userBoxInWindow(box, roi: roi, extent: extent, size: size)
+            } else if let region = singleWindow {
+                result.box = userBoxInWindow(box, roi: region.roi, extent: region.extent, size: size)
             } else {
-                result.box = prediction.box(inWindowAt: origin, window: window)
+                result.box = prediction.box(inWindowStartingAt: start, window: window)
             }
         }
         if !prompt.points.isEmpty {
@@ -139,11 +227,11 @@ public final class ZoomPipeline {
             // preimage) that fall in the window, with the box of the global prediction in the window.
             result.points = prompt.points.compactMap { point in
                 let full = fullResolution(point, size: size)
-                let local = (0..<3).map { full[$0] - roi.lo[$0] + prediction.pad[$0] - origin[$0] }
+                let local = (0..<3).map { full[$0] - start[$0] }
                 guard (0..<3).allSatisfy({ local[$0] >= 0 && local[$0] < window[$0] }) else { return nil }
                 return Prompt.Point(d: Float(local[0]), h: Float(local[1]), w: Float(local[2]), positive: point.positive)
             }
-            result.box = prediction.box(inWindowAt: origin, window: window)
+            result.box = prediction.box(inWindowStartingAt: start, window: window)
         }
         return result
     }
@@ -177,37 +265,5 @@ public final class ZoomPipeline {
             }
             return (first + last) / 2
         }
-    }
-}
-
-/// The global prediction (logits > 0) over the padded ROI, for the window box prompts.
-struct GlobalPrediction {
-    let logits: [Float]
-    let size: [Int]
-    let roi: WindowGeometry.Box
-    let pad: [Int]
-    let padded: [Int]
-
-    /// Bounding box of the prediction inside the window at `origin` of the padded ROI, in window coordinates,
-    /// or all −1 when the window holds no foreground (padding counts as background).
-    func box(inWindowAt origin: [Int], window: [Int]) -> [Float] {
-        var lo = [Int.max, Int.max, Int.max], hi = [-1, -1, -1]
-        for d in 0..<window[0] {
-            let z = roi.lo[0] - pad[0] + origin[0] + d
-            guard z >= roi.lo[0], z <= roi.hi[0], z < size[0] else { continue }
-            for h in 0..<window[1] {
-                let y = roi.lo[1] - pad[1] + origin[1] + h
-                guard y >= roi.lo[1], y <= roi.hi[1], y < size[1] else { continue }
-                let row = (z * size[1] + y) * size[2]
-                for w in 0..<window[2] {
-                    let x = roi.lo[2] - pad[2] + origin[2] + w
-                    guard x >= roi.lo[2], x <= roi.hi[2], x < size[2], logits[row + x] > 0 else { continue }
-                    lo = [min(lo[0], d), min(lo[1], h), min(lo[2], w)]
-                    hi = [max(hi[0], d), max(hi[1], h), max(hi[2], w)]
-                }
-            }
-        }
-        guard hi[0] >= 0 else { return [-1, -1, -1, -1, -1, -1] }
-        return (lo + hi).map(Float.init)
     }
 }
