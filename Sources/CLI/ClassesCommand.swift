@@ -16,7 +16,7 @@ struct ClassesCommand: ParsableCommand {
               segvol classes --json
             """)
 
-    @Flag(name: .long, help: "One JSON object per category: name, group, totalsegmentator, aliases, color.")
+    @Flag(name: .long, help: "One JSON object per category: name, group, totalsegmentator, aliases, color, coding (its SNOMED CT codes in a DICOM-SEG; absent: the generic Tissue).")
     var json = false
 
     func run() throws {
@@ -26,6 +26,7 @@ struct ClassesCommand: ParsableCommand {
                 var object: [String: Any] = ["name": category.name, "group": category.group.rawValue, "aliases": category.aliases]
                 object["totalsegmentator"] = category.totalSegmentator
                 object["color"] = category.colour?.components
+                object["coding"] = category.coding.map(Self.json)
                 return object
             }
             let data = try JSONSerialization.data(withJSONObject: objects, options: [.prettyPrinted, .sortedKeys])
@@ -43,5 +44,18 @@ struct ClassesCommand: ParsableCommand {
                 print(aliases.isEmpty ? category.name : "\(padded)# \(aliases.joined(separator: ", "))")
             }
         }
+    }
+
+    /// Each code as {value, scheme, meaning}, keyed as in the DICOM-SEG segment.
+    private static func json(_ coding: SegmentCoding) -> [String: Any] {
+        let concepts: [(String, CodedConcept?)] = [
+            ("category", coding.category), ("type", coding.type), ("type_modifier", coding.modifier),
+            ("region", coding.region), ("region_modifier", coding.regionModifier),
+        ]
+        var object: [String: Any] = [:]
+        for case let (key, concept?) in concepts {
+            object[key] = ["value": concept.value, "scheme": concept.scheme, "meaning": concept.meaning]
+        }
+        return object
     }
 }

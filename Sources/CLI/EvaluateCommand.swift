@@ -30,7 +30,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Label map on the image's grid.")
     var label: String
 
-    @Option(name: .long, help: "Label values and category names: \"1=liver,2=spleen\".")
+    @Option(name: .long, help: "Label values and category names: \"1=liver,2=spleen\"; names and aliases (kidney_right) go through SegVol's vocabulary as segment's --text does.")
     var classes: String
 
     @Option(name: .long, help: "Prompt kinds: any of text, box, point, comma-separated.")
@@ -65,13 +65,16 @@ struct EvaluateCommand: ParsableCommand {
         if kinds.contains("box") && kinds.contains("point") && !noZoomIn {
             throw PipelineError("box and point prompts cannot be mixed in the zoom-in pass; use one, or --no-zoom-in")
         }
-        let classList = try classes.split(separator: ",").map { entry -> (Int, String) in
+        let typedClasses = try classes.split(separator: ",").map { entry -> (value: Int, name: String) in
             let parts = entry.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, let value = Int(parts[0].trimmingCharacters(in: .whitespaces)), !parts[1].isEmpty else {
                 throw PipelineError("--classes \(classes): expected value=name pairs like 1=liver,2=spleen")
             }
-            return (value, parts[1].trimmingCharacters(in: .whitespaces))
+            return (value, String(parts[1]))
         }
+        // The canonical name is the text prompt and names the logits file, as in segment.
+        let names = try VocabularyOptions.canonicalNames(typedClasses.map(\.name), from: "--classes")
+        let classList = zip(typedClasses.map(\.value), names)
         let outputs = OutputSet(overwrite: true)
         if let logitsDir { try FileManager.default.createDirectory(atPath: logitsDir, withIntermediateDirectories: true) }
 

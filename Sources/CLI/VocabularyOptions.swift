@@ -10,11 +10,16 @@ struct VocabularyOptions: ParsableArguments {
 
     /// The canonical names, in order; a name outside the vocabulary runs as typed after a one-line warning.
     func categoryNames(text: [String]) throws -> [String] {
-        let typed = text + (try classesFile.map(Self.readClassesFile) ?? [])
+        try Self.canonicalNames(text + (try classesFile.map(Self.readClassesFile) ?? []), from: "--text or --classes-file")
+    }
+
+    /// Typed names (from `option`, for errors) as the model receives them, each once: SegVol's trained name, or
+    /// the text as typed after a one-line warning.
+    static func canonicalNames(_ typed: [String], from option: String) throws -> [String] {
         var names: [String] = []
         for entry in typed {
             let match = PromptVocabulary.segVol.match(entry)
-            guard !match.name.isEmpty else { throw PipelineError("empty category name in --text or --classes-file") }
+            guard !match.name.isEmpty else { throw PipelineError("empty category name in \(option)") }
             if case .unknown(let name) = match {
                 warn("\"\(name)\" is not one of SegVol's training categories (see `segvol classes`); it runs as typed")
             }

@@ -8,6 +8,8 @@
   check-seg SEG.dcm MASKS_DIR DICOM_DIR
                                    read a DICOM-SEG with pydicom and highdicom, compare it with the NIfTI
                                    masks; print a JSON report
+  check-codes CLASSES.json        check the SNOMED CT codes of `segvol classes --json` against pydicom's
+                                   tables of DICOM PS3.16; print a JSON report
 """
 import json
 import os
@@ -268,11 +270,15 @@ def check_seg(seg_path, masks_dir, dicom_dir):
         mask = sitk.GetArrayFromImage(mask_image) > 0  # (k, j, i)
         type_code = item.SegmentedPropertyTypeCodeSequence[0]
         modifier = type_code.get("SegmentedPropertyTypeModifierCodeSequence")
+        region = item.get("AnatomicRegionSequence")
+        region_modifier = region[0].get("AnatomicRegionModifierSequence") if region else None
         segments.append({
             "number": int(item.SegmentNumber), "label": item.SegmentLabel,
             "category": item.SegmentedPropertyCategoryCodeSequence[0].CodeValue,
             "type": type_code.CodeValue, "type_scheme": type_code.CodingSchemeDesignator,
             "modifier": modifier[0].CodeValue if modifier else None,
+            "region": region[0].CodeValue if region else None,
+            "region_modifier": region_modifier[0].CodeValue if region_modifier else None,
             "algorithm": item.SegmentationAlgorithmIdentificationSequence[0].AlgorithmName,
             "algorithm_version": item.SegmentationAlgorithmIdentificationSequence[0].AlgorithmVersion,
             "voxels": int(mask.sum()),
@@ -295,7 +301,63 @@ def check_seg(seg_path, masks_dir, dicom_dir):
     print(json.dumps(report))
 
 
+def cid_codes(cid):
+    """(value, meaning) pairs of a DICOM context group, from pydicom's rendering of PS3.16."""
+    from pydicom.sr.codedict import codes
+    group = getattr(codes, f"cid{cid}")
+    return {(getattr(group, name).value, getattr(group, name).meaning) for name in group.dir()}
+
+
+def check_codes(classes_path):
+    """Each category's coding against DICOM: its property category in CID 7150 and its sides in CID 244 exactly;
+    a type that CID 7151 lists, in CID 7151's part for that category; a type or region that DICOM lists, with a
+    meaning holding every word of one of DICOM's meanings for that code (it may add words: "Urinary bladder")."""
+    from pydicom.sr.codedict import codes
+    meanings = {}
+    for name in codes.SCT.dir():
+        try:
+            code = getattr(codes.SCT, name)
+        except Exception:  # a keyword naming several codes
+            continue
+        meanings.setdefault(code.value, set()).add(code.meaning.lower())
+    categories, sides = cid_codes(7150), cid_codes(244)
+    property_types = {value for value, _ in cid_codes(7151)}
+    part_for_category = {"91723000": 7192, "49755003": 7194, "85756007": 7191}
+    types_by_part = {part: {value for value, _ in cid_codes(part)} for part in part_for_category.values()}
+    problems, coded, in_cid7151, meanings_checked = [], 0, 0, 0
+    for entry in json.load(open(classes_path)):
+        coding = entry.get("coding")
+        if coding is None:
+            continue
+        coded += 1
+        name = entry["name"]
+        pair = lambda concept: (concept["value"], concept["meaning"])
+        if pair(coding["category"]) not in categories:
+            problems.append(f"{name}: category {pair(coding['category'])} is not in CID 7150")
+        for key in ("type_modifier", "region_modifier"):
+            if key in coding and pair(coding[key]) not in sides:
+                problems.append(f"{name}: {key} {pair(coding[key])} is not in CID 244")
+        type_value = coding["type"]["value"]
+        if type_value in property_types:
+            in_cid7151 += 1
+            part = part_for_category.get(coding["category"]["value"])
+            if part is None or type_value not in types_by_part[part]:
+                problems.append(f"{name}: type {type_value} is not in CID {part}, the part of CID 7151 for its category")
+        for key in ("type", "region"):
+            concept = coding.get(key)
+            if concept is None or concept["value"] not in meanings:
+                continue
+            meanings_checked += 1
+            words = set(concept["meaning"].lower().split())
+            if not any(set(known.split()) <= words for known in meanings[concept["value"]]):
+                problems.append(f"{name}: {key} {concept['value']} means {sorted(meanings[concept['value']])} in DICOM, "
+                                f"not {concept['meaning']!r}")
+    print(json.dumps({"coded": coded, "types_in_cid7151": in_cid7151, "meanings_checked": meanings_checked,
+                      "problems": problems}))
+
+
 if __name__ == "__main__":
     command, arguments = sys.argv[1], sys.argv[2:]
-    commands = {"make-series": make_series, "add-uids": add_uids, "flip": flip, "dump": dump, "check-seg": check_seg}
+    commands = {"make-series": make_series, "add-uids": add_uids, "flip": flip, "dump": dump, "check-seg": check_seg,
+                "check-codes": check_codes}
     commands[command](*arguments)

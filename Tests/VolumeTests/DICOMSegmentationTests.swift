@@ -75,8 +75,11 @@ final class DICOMSegmentationTests: XCTestCase {
         var dot = [Bool](repeating: false, count: box.count)
         dot[20 * plane + 7 * dims[0] + 90] = true
         let empty = [Bool](repeating: false, count: box.count)
+        var lesion = [Bool](repeating: false, count: box.count)
+        for k in 10...11 { for j in 50..<55 { for i in 60..<66 { lesion[k * plane + j * dims[0] + i] = true } } }
         let segments = [SegmentationSegment(label: "liver", mask: box), SegmentationSegment(label: "right kidney", mask: dot),
-                        SegmentationSegment(label: "tumour", mask: empty)]
+                        SegmentationSegment(label: "tumour", mask: empty),
+                        SegmentationSegment(label: "right suprarenal tumor", mask: lesion)]
         let seg = scratch.appendingPathComponent("seg.dcm"), masks = scratch.appendingPathComponent("masks")
         try FileManager.default.createDirectory(at: masks, withIntermediateDirectories: true)
         for segment in segments {
@@ -90,10 +93,13 @@ final class DICOMSegmentationTests: XCTestCase {
         let report = try checkSEG(seg, masks: masks, series: folder)
         assertReferencesSource(report, instances: 30)
         let described = report["segments"] as! [[String: Any]]
-        XCTAssertEqual(described.map { $0["frames"] as! Int }, [3, 1, 0])
-        XCTAssertEqual(described.map { $0["type"] as! String }, ["10200004", "64033007", "85756007"])
+        XCTAssertEqual(described.map { $0["frames"] as! Int }, [3, 1, 0, 2])
+        // Tumours: Neoplasm (morphologically abnormal), the suprarenal one in the right adrenal gland.
+        XCTAssertEqual(described.map { $0["type"] as! String }, ["10200004", "64033007", "108369006", "108369006"])
         XCTAssertEqual(described[1]["modifier"] as? String, "24028007", "right")
-        XCTAssertEqual(described.map { $0["category"] as! String }, ["91723000", "91723000", "85756007"])
+        XCTAssertEqual(described.map { $0["category"] as! String }, ["91723000", "91723000", "49755003", "49755003"])
+        XCTAssertEqual(described.map { $0["region"] as? String }, [nil, nil, nil, "23451007"])
+        XCTAssertEqual(described[3]["region_modifier"] as? String, "24028007", "right")
     }
 
     func testSegmentCodes() {
@@ -101,7 +107,8 @@ final class DICOMSegmentationTests: XCTestCase {
         XCTAssertEqual(SegmentCodes.coding(for: "left_kidney").modifier?.meaning, "Left")
         XCTAssertEqual(SegmentCodes.coding(for: "right adrenal gland").type.meaning, "Adrenal gland")
         XCTAssertEqual(SegmentCodes.coding(for: "IVC").type.value, "64131007")
-        XCTAssertEqual(SegmentCodes.coding(for: "kidney cyst").type.meaning, "Tissue")
+        XCTAssertEqual(SegmentCodes.coding(for: "kidney cyst").type.meaning, "Cyst")
+        XCTAssertEqual(SegmentCodes.coding(for: "kidney cyst").region?.meaning, "Kidney")
     }
 
     /// `segment --out-seg` on the shared JPEG 2000 series (a copy with the UIDs its anonymisation

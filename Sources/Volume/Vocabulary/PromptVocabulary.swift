@@ -32,14 +32,17 @@ public struct PromptVocabulary: Sendable {
         /// A fixed display colour (TotalSegmentator's 3D Slicer colour where it has one); nil: the run picks
         /// one from `LabelColours.palette`.
         public let colour: RGB?
+        /// Its SNOMED CT codes for a DICOM-SEG segment; nil where no verified code exists (`SegmentCoding.generic`).
+        public let coding: SegmentCoding?
 
         public init(_ name: String, _ group: Group, totalSegmentator: String? = nil, aliases: [String] = [],
-                    colour: RGB? = nil) {
+                    colour: RGB? = nil, coding: SegmentCoding? = nil) {
             self.name = name
             self.group = group
             self.totalSegmentator = totalSegmentator
             self.aliases = aliases
             self.colour = colour
+            self.coding = coding
         }
     }
 

@@ -119,6 +119,8 @@ extension DICOMTag {
     static let referencedSegmentNumber = DICOMTag(0x0062, 0x000B)
     static let segmentedPropertyTypeModifierCodeSequence = DICOMTag(0x0062, 0x0011)
     static let segmentedPropertyTypeCodeSequence = DICOMTag(0x0062, 0x000F)
+    static let anatomicRegionSequence = DICOMTag(0x0008, 0x2218)
+    static let anatomicRegionModifierSequence = DICOMTag(0x0008, 0x2220)
     static let contentLabel = DICOMTag(0x0070, 0x0080)
     static let contentDescription = DICOMTag(0x0070, 0x0081)
     static let contentCreatorName = DICOMTag(0x0070, 0x0084)

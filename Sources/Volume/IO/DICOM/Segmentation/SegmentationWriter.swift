@@ -147,6 +147,11 @@ public enum DICOMSegmentation {
             var type = code(coding.type)
             if let modifier = coding.modifier { type.set(.segmentedPropertyTypeModifierCodeSequence, items: [code(modifier)]) }
             item.set(.segmentedPropertyTypeCodeSequence, items: [type])
+            if let regionConcept = coding.region {
+                var region = code(regionConcept)
+                if let modifier = coding.regionModifier { region.set(.anatomicRegionModifierSequence, items: [code(modifier)]) }
+                item.set(.anatomicRegionSequence, items: [region])
+            }
             item.set(.segmentationAlgorithmIdentificationSequence, items: [DICOMSegmentation.item { identification in
                 identification.set(.algorithmFamilyCodeSequence, items: [code(artificialIntelligence)])
                 identification.set(.algorithmName, "LO", clipped(algorithm.name, to: 64))
