@@ -7,8 +7,8 @@ struct ClassesCommand: ParsableCommand {
         commandName: "classes",
         abstract: "List the categories the published SegVol model was trained on, with their aliases.",
         discussion: """
-            Any listed name, TotalSegmentator name or alias works as --text (case, underscores and hyphens do not
-            matter) and is given to the model as the listed name. Other text still runs, with a warning: the model
+            Any listed name, TotalSegmentator name or alias works as --text (case, underscores and hyphens do not \
+            matter) and is given to the model as the listed name. Other text still runs, with a warning: the model \
             is open-vocabulary, but it was trained on these. The listing is itself a valid --classes-file.
 
             Examples:

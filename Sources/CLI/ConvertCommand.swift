@@ -7,7 +7,7 @@ struct ConvertCommand: ParsableCommand {
         commandName: "convert",
         abstract: "Write the volume segment reads from --image as NIfTI (DICOM series in, .nii.gz out).",
         discussion: """
-            The values are those the model sees (Hounsfield units after each slice's rescale), int16 where every
+            The values are those the model sees (Hounsfield units after each slice's rescale), int16 where every \
             value fits, float32 otherwise; the affine is the one derived from the DICOM geometry (RAS).
 
             Example:

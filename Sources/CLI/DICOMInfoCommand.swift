@@ -7,8 +7,8 @@ struct DICOMInfoCommand: ParsableCommand {
         commandName: "dicom-info",
         abstract: "List the DICOM series in a folder (searched recursively) or a file.",
         discussion: """
-            One line per series: SeriesInstanceUID, modality, description, slices, size, voxel spacing (slice
-            spacing from the positions) and transfer syntax. Pass a UID to --series of segment, evaluate or
+            One line per series: SeriesInstanceUID, modality, description, slices, size, voxel spacing (slice \
+            spacing from the positions) and transfer syntax. Pass a UID to --series of segment, evaluate or \
             convert to pick that series.
 
             Example:

@@ -9,9 +9,9 @@ struct EvaluateCommand: ParsableCommand {
         commandName: "evaluate",
         abstract: "The published evaluation: prompts from a ground-truth label, Dice of the global pass and of the final result.",
         discussion: """
-            Box prompts are the bounding box of the label resized to the zoom-out size (nearest-exact), as the
-            published evaluation does. The published code samples point prompts at random; here the point is
-            deterministic: the voxel of the zoom-out label nearest to the label's centroid (positive).
+            Box prompts are the bounding box of the label resized to the zoom-out size (nearest-exact), as the \
+            published evaluation does. The published code samples point prompts at random; here the point is \
+            deterministic: the voxel of the zoom-out label nearest to the label's centroid (positive). \
             Dice is the published one: 2|P∩G| / (|P| + |G| + 1) on the preprocessed crop.
 
             Example:

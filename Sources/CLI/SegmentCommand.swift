@@ -9,9 +9,9 @@ struct SegmentCommand: ParsableCommand {
         commandName: "segment",
         abstract: "Segment a CT from text, box and point prompts.",
         discussion: """
-            Coordinates are voxel indices of the image as stored (i, j, k from 0), or millimetres with --world.
-            Each --text is one category (labels 1..n in that order); a single --box or the --point list applies to
-            every category, or give one --box per --text. Voxels claimed by several categories get the label of the
+            Coordinates are voxel indices of the image as stored (i, j, k from 0), or millimetres with --world. \
+            Each --text is one category (labels 1..n in that order); a single --box or the --point list applies to \
+            every category, or give one --box per --text. Voxels claimed by several categories get the label of the \
             one with the highest logit.
 
             Examples:
@@ -24,8 +24,8 @@ struct SegmentCommand: ParsableCommand {
               segvol segment --model SegVol --image ct.nii.gz --classes-file organs.txt --out seg.nii.gz
               segvol segment --model SegVol --image ct_dicom_folder --text liver --text spleen --out-seg organs.dcm
 
-            Names are mapped through SegVol's vocabulary (`segvol classes`): TotalSegmentator names and other aliases
-            become the trained name, which also names the outputs; other text runs as typed, with a warning. With
+            Names are mapped through SegVol's vocabulary (`segvol classes`): TotalSegmentator names and other aliases \
+            become the trained name, which also names the outputs; other text runs as typed, with a warning. With \
             --out, <stem>.labels.json and a 3D Slicer colour table <stem>.ctbl are written beside the label map.
             """)
 

@@ -7,23 +7,23 @@ struct BatchCommand: ParsableCommand {
         commandName: "batch",
         abstract: "Segment many CTs with one model load: OUT/<case>/segmentation.nii.gz and run.json per case.",
         discussion: """
-            Each case is named after its file (.nii/.nii.gz stripped), or after its folder for a DICOM series, and
-            written to OUT/<case>/: segmentation.nii.gz (labels 1..n in prompt order, on the input's grid, as
-            `segment --out` writes it) with its label table (segmentation.labels.json, segmentation.ctbl for 3D
-            Slicer), statistics.json (as `segment --statistics`) and run.json (status, error, input checksum, prompts,
-            model checksum, device, precision, seconds per stage, voxels and ml per category). A case folder appears only when complete. A case whose run.json says ok for the same input
-            checksum, prompts, model weights, precision and passes is skipped (--force recomputes it); a case that
-            cannot be read or processed is recorded as failed and the batch goes on; the exit status is 1 when any
+            Each case is named after its file (.nii/.nii.gz stripped), or after its folder for a DICOM series, and \
+            written to OUT/<case>/: segmentation.nii.gz (labels 1..n in prompt order, on the input's grid, as \
+            `segment --out` writes it) with its label table (segmentation.labels.json, segmentation.ctbl for 3D \
+            Slicer), statistics.json (as `segment --statistics`) and run.json (status, error, input checksum, prompts, \
+            model checksum, device, precision, seconds per stage, voxels and ml per category). A case folder appears only when complete. A case whose run.json says ok for the same input \
+            checksum, prompts, model weights, precision and passes is skipped (--force recomputes it); a case that \
+            cannot be read or processed is recorded as failed and the batch goes on; the exit status is 1 when any \
             case failed.
 
-            The model is read and uploaded once. Reading and preprocessing of the next cases and writing of the
-            previous ones run on --io-threads threads each while the device works on the current case; the queues
-            are bounded, so at most 2 x io-threads + prefetch + 2 cases are in memory at once (8 by default),
+            The model is read and uploaded once. Reading and preprocessing of the next cases and writing of the \
+            previous ones run on --io-threads threads each while the device works on the current case; the queues \
+            are bounded, so at most 2 x io-threads + prefetch + 2 cases are in memory at once (8 by default), \
             however many cases there are.
 
-            Sharding: the cases, sorted by name, go to part (index mod N). By default the part comes from a Slurm
-            array (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job
-            (JOB_COMPLETION_INDEX of --num-parts or SEGVOL_NUM_PARTS). Parts may share one output folder; then
+            Sharding: the cases, sorted by name, go to part (index mod N). By default the part comes from a Slurm \
+            array (SLURM_ARRAY_TASK_ID - SLURM_ARRAY_TASK_MIN of SLURM_ARRAY_TASK_COUNT) or a Kubernetes Indexed Job \
+            (JOB_COMPLETION_INDEX of --num-parts or SEGVOL_NUM_PARTS). Parts may share one output folder; then \
             `segvol summarize OUT` gathers them.
 
             Examples:

@@ -8,8 +8,8 @@ struct SummarizeCommand: ParsableCommand {
         commandName: "summarize",
         abstract: "Gather a batch's OUT/<case>/run.json files into OUT/summary.csv and a table on stdout.",
         discussion: """
-            One row per case: case, status, seconds, and per category its voxels and volume in ml (the category's own
-            mask, so overlapping categories both count a voxel), then the error of a failed case. Folders still being
+            One row per case: case, status, seconds, and per category its voxels and volume in ml (the category's own \
+            mask, so overlapping categories both count a voxel), then the error of a failed case. Folders still being \
             written (hidden, temporary) are not read.
             """)
 

@@ -10,14 +10,14 @@ struct PipelineBenchCommand: ParsableCommand {
         commandName: "pipeline",
         abstract: "Time batches end to end: one and ten categories, exact and shared windows, fp32 and fp16, and separate segment processes.",
         discussion: """
-            The CTs are the shared example_ct.nii.gz resampled (trilinear) to 512x512x300, 512x512x200, 384x384x250
-            and 512x512x120 voxels in turn (with --small: 122x101x112, 96x96x64, 122x101x30, 80x80x40). The model
-            has the published sizes and seeded random weights (with --small the official-tiny fixture sizes), or is
-            --model. Each batch row is one in-process `segvol batch` over all cases after an untimed warm-up case;
-            stage seconds are means per case; device busy is the time inside submit+wait over the batch's wall
-            time. The segment-processes rows run `segvol segment` once per case, model load included; compare
-            their seconds per case with a batch's plus the model-load seconds. With random weights every category's
-            region is usually the whole crop, so the shared grid equals exact; dice_vs_exact (label maps, lowest
+            The CTs are the shared example_ct.nii.gz resampled (trilinear) to 512x512x300, 512x512x200, 384x384x250 \
+            and 512x512x120 voxels in turn (with --small: 122x101x112, 96x96x64, 122x101x30, 80x80x40). The model \
+            has the published sizes and seeded random weights (with --small the official-tiny fixture sizes), or is \
+            --model. Each batch row is one in-process `segvol batch` over all cases after an untimed warm-up case; \
+            stage seconds are means per case; device busy is the time inside submit+wait over the batch's wall \
+            time. The segment-processes rows run `segvol segment` once per case, model load included; compare \
+            their seconds per case with a batch's plus the model-load seconds. With random weights every category's \
+            region is usually the whole crop, so the shared grid equals exact; dice_vs_exact (label maps, lowest \
             over cases and categories) means something with real weights.
             """)
 
