@@ -100,3 +100,4 @@ func determinant3(_ m: [[Double]]) -> Double {
 }
 
 extension ZoomPipeline.WindowBox: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}
