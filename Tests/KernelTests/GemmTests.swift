@@ -97,8 +97,8 @@ final class GemmTests: XCTestCase {
         try checkVariant(.cooperativeMatrix)
     }
 
-    /// Every case again with bindings of 1000 elements: split by batch items, rows, columns (.nk B) and k (.kn B,
-    /// accumulating in place, then the activation and residual as element-wise passes).
+    /// Every case again with bindings of 1000 elements: split by batch items, rows, columns (.nk B) and k (.kn B:
+    /// fp32 partial sums in scratch, the last k chunk adds them before the activation and residual).
     func testSplitIntoChunksMatchesReference() throws {
         GemmKernel.bindingElementsOverride = 1000
         defer { GemmKernel.bindingElementsOverride = nil }
