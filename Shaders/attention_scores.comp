@@ -5,16 +5,22 @@
 // and reads Q and K rows as vec4 along the head dim; no shared memory, no barriers. No causal mask here:
 // the softmax step reads only the keys a row sees; blocks no row of theirs sees are skipped.
 // VEC4 = 1: vec4 loads (offsets, strides and head dim multiples of 4), else scalars zero-padded past the head dim.
+// QKV_HALF: Q and K stored as fp16 (attention_types.glsl).
 #extension GL_EXT_control_flow_attributes : require
+#if QKV_HALF || OUT_HALF
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 layout(local_size_x = 64) in;
 #include "common.glsl"
+#include "attention_types.glsl"
 
 #if VEC4
-layout(std430, binding = 0) readonly buffer Q { vec4 q[]; };
-layout(std430, binding = 1) readonly buffer K { vec4 k[]; };
+layout(std430, binding = 0) readonly buffer Q { QKV_VEC4 q[]; };
+layout(std430, binding = 1) readonly buffer K { QKV_VEC4 k[]; };
 #else
-layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer K { float k[]; };
+layout(std430, binding = 0) readonly buffer Q { QKV_SCALAR q[]; };
+layout(std430, binding = 1) readonly buffer K { QKV_SCALAR k[]; };
 #endif
 layout(std430, binding = 2) writeonly buffer S { vec4 s[]; };
 layout(push_constant) uniform Params {
@@ -27,12 +33,12 @@ const uint BM = 16, BN = 8;
 
 // Values c ... c+3 of the row starting at element `base`.
 #if VEC4
-#define LOAD4(buf, base, c) buf[((base) + (c)) >> 2]
+#define LOAD4(buf, base, c) vec4(buf[((base) + (c)) >> 2])
 #else
-#define LOAD4(buf, base, c) vec4(buf[(base) + (c)], \
-    (c) + 1 < p.headDim ? buf[(base) + (c) + 1] : 0.0, \
-    (c) + 2 < p.headDim ? buf[(base) + (c) + 2] : 0.0, \
-    (c) + 3 < p.headDim ? buf[(base) + (c) + 3] : 0.0)
+#define LOAD4(buf, base, c) vec4(float(buf[(base) + (c)]), \
+    (c) + 1 < p.headDim ? float(buf[(base) + (c) + 1]) : 0.0, \
+    (c) + 2 < p.headDim ? float(buf[(base) + (c) + 2]) : 0.0, \
+    (c) + 3 < p.headDim ? float(buf[(base) + (c) + 3]) : 0.0)
 #endif
 
 void main() {

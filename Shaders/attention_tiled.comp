@@ -6,12 +6,18 @@
 // fp32, in the exp2 domain). Keys come four at a time (one vec4 of scores per row), so the accumulator is
 // rescaled once per four keys.
 // Rows are vec4s of head-dim values; a head dim that is not a multiple of 4 is padded with zeros.
+// QKV_HALF: Q, K and V stored as fp16; OUT_HALF: out stored as fp16 (attention_types.glsl).
 #extension GL_EXT_control_flow_attributes : require
+#if QKV_HALF || OUT_HALF
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 layout(local_size_x = LOCAL_SIZE) in;
-layout(std430, binding = 0) readonly buffer Q { float q[]; };
-layout(std430, binding = 1) readonly buffer K { float k[]; };
-layout(std430, binding = 2) readonly buffer V { float v[]; };
-layout(std430, binding = 3) writeonly buffer O { float o[]; };
+#include "attention_types.glsl"
+layout(std430, binding = 0) readonly buffer Q { QKV_SCALAR q[]; };
+layout(std430, binding = 1) readonly buffer K { QKV_SCALAR k[]; };
+layout(std430, binding = 2) readonly buffer V { QKV_SCALAR v[]; };
+layout(std430, binding = 3) writeonly buffer O { OUT_SCALAR o[]; };
 layout(push_constant) uniform Params {
     uint queries, keys, causal;
     float scale;
@@ -29,10 +35,10 @@ const float NO_MAX = -1e30;
 #define MINUS_INFINITY uintBitsToFloat(0xff800000u)
 
 // Values c4·4 ... c4·4+3 of the row at `base` in `buf`, zero past the head dim.
-#define LOAD4(buf, base, c4) vec4(buf[(base) + 4 * (c4)], \
-    4 * (c4) + 1 < D ? buf[(base) + 4 * (c4) + 1] : 0.0, \
-    4 * (c4) + 2 < D ? buf[(base) + 4 * (c4) + 2] : 0.0, \
-    4 * (c4) + 3 < D ? buf[(base) + 4 * (c4) + 3] : 0.0)
+#define LOAD4(buf, base, c4) vec4(float(buf[(base) + 4 * (c4)]), \
+    4 * (c4) + 1 < D ? float(buf[(base) + 4 * (c4) + 1]) : 0.0, \
+    4 * (c4) + 2 < D ? float(buf[(base) + 4 * (c4) + 2]) : 0.0, \
+    4 * (c4) + 3 < D ? float(buf[(base) + 4 * (c4) + 3]) : 0.0)
 
 shared vec4 kTile[SHARED_KEYS * D4];
 shared vec4 vTile[SHARED_KEYS * D4];
@@ -118,7 +124,7 @@ void main() {
             [[unroll]] for (uint c4 = 0; c4 < D4; c4++) {
                 const vec4 value = acc[r][c4] * inverse;
                 [[unroll]] for (uint i = 0; i < 4; i++) {
-                    if (4 * c4 + i < D) o[base + 4 * c4 + i] = value[i];
+                    if (4 * c4 + i < D) o[base + 4 * c4 + i] = OUT_SCALAR(value[i]);
                 }
             }
         }

@@ -4,18 +4,24 @@
 // 16 rows x 8 head-dim columns in 32 vec4 registers, reads P as vec4 along keys and V rows as vec4 along
 // the head dim; no shared memory, no barriers.
 // VEC4 = 1: vec4 loads of V (offset, strides and head dim multiples of 4), else scalars.
+// QKV_HALF: V stored as fp16; OUT_HALF: out stored as fp16 (attention_types.glsl).
 #extension GL_EXT_control_flow_attributes : require
+#if QKV_HALF || OUT_HALF
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#endif
 layout(local_size_x = 64) in;
 #include "common.glsl"
+#include "attention_types.glsl"
 
 layout(std430, binding = 0) readonly buffer P { vec4 prob[]; };
 layout(std430, binding = 1) readonly buffer Inverse { float inverseSum[]; };
 #if VEC4
-layout(std430, binding = 2) readonly buffer V { vec4 v[]; };
+layout(std430, binding = 2) readonly buffer V { QKV_VEC4 v[]; };
 #else
-layout(std430, binding = 2) readonly buffer V { float v[]; };
+layout(std430, binding = 2) readonly buffer V { QKV_SCALAR v[]; };
 #endif
-layout(std430, binding = 3) writeonly buffer O { float o[]; };
+layout(std430, binding = 3) writeonly buffer O { OUT_SCALAR o[]; };
 layout(push_constant) uniform Params {
     uint rows, keys, headDim, stride, blocksN, blocksM, blockCount, causal, firstQuery;
     uint vOffset, vRow, vHead, oOffset, oRow, oHead;
@@ -53,11 +59,13 @@ void main() {
         [[unroll]] for (uint t = 0; t < 4; t++) {
             const uint rowOffset = min(key + t, p.keys - 1) * p.vRow;
 #if VEC4
-            vq[t][0] = v[(vCol[0] + rowOffset) >> 2];
-            vq[t][1] = v[(vCol[1] + rowOffset) >> 2];
+            vq[t][0] = vec4(v[(vCol[0] + rowOffset) >> 2]);
+            vq[t][1] = vec4(v[(vCol[1] + rowOffset) >> 2]);
 #else
-            vq[t][0] = vec4(v[vCol[0] + rowOffset], v[vCol[1] + rowOffset], v[vCol[2] + rowOffset], v[vCol[3] + rowOffset]);
-            vq[t][1] = vec4(v[vCol[4] + rowOffset], v[vCol[5] + rowOffset], v[vCol[6] + rowOffset], v[vCol[7] + rowOffset]);
+            vq[t][0] = vec4(float(v[vCol[0] + rowOffset]), float(v[vCol[1] + rowOffset]), float(v[vCol[2] + rowOffset]),
+                            float(v[vCol[3] + rowOffset]));
+            vq[t][1] = vec4(float(v[vCol[4] + rowOffset]), float(v[vCol[5] + rowOffset]), float(v[vCol[6] + rowOffset]),
+                            float(v[vCol[7] + rowOffset]));
 #endif
         }
         [[unroll]] for (uint i = 0; i < BM; i++) {
@@ -76,7 +84,7 @@ void main() {
             const float inverse = inverseSum[h * p.rows + row];
             [[unroll]] for (uint j = 0; j < BN; j++) {
                 // A guard, not a break: loops with breaks are not unrolled and acc would live in memory.
-                if (col0 + j < p.headDim) o[oBase + row * p.oRow + col0 + j] = acc[i][j >> 2][j & 3u] * inverse;
+                if (col0 + j < p.headDim) o[oBase + row * p.oRow + col0 + j] = OUT_SCALAR(acc[i][j >> 2][j & 3u] * inverse);
             }
         }
     }

@@ -4,34 +4,21 @@
 // Precision trade-off: A and B are rounded to fp16 when staged into shared memory (products and sums
 // stay fp32), so results match an fp32 GEMM to about 1e-3 relative, and |A| must stay below 65504.
 // The epilogue (bias, activation, residual) runs after the accumulators are stored to shared memory.
-// Defines: B_KN (B is K x N), B_HALF (B stored as fp16).
+// Defines: B_KN (B is K x N), A_HALF and B_HALF (A or B stored as fp16), C_HALF (C and the residual stored
+// as fp16; the fp32 result is rounded once, on store).
 #extension GL_EXT_control_flow_attributes : require
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #extension GL_KHR_shader_subgroup_basic : require
 #extension GL_KHR_memory_scope_semantics : require
 #extension GL_NV_cooperative_matrix : require
-#if B_HALF
-#define BSCALAR float16_t
-#else
-#define BSCALAR float
-#endif
 layout(local_size_x = 128) in;
 #include "common.glsl"
+#include "gemm_types.glsl"
 
-layout(std430, binding = 0) readonly buffer A { float a[]; };
+layout(std430, binding = 0) readonly buffer A { ASCALAR a[]; };
 layout(std430, binding = 1) readonly buffer B { BSCALAR b[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-// Residual and C may be the same buffer (in place x += f(x)): each element is read before it is written.
-layout(std430, binding = 3) readonly buffer Residual { float residual[]; };
-layout(std430, binding = 4) writeonly buffer C { float c[]; };
-// Shared by the three GEMM shaders (GemmKernel.swift): lda and ldc are A's and C's row strides (they differ
-// from k and n when a GEMM is split into chunks); the offsets place each operand inside its binding;
-// blocksN and blockCount are used by the register variant only.
-layout(push_constant) uniform Params {
-    uint m, n, k, strideA, strideB, strideC, batchOffset, activation, flags, blocksN, blockCount,
-         lda, ldc, aOffset, bOffset, biasOffset, residualOffset, cOffset;
-} p;
+#include "gemm_epilogue.glsl"
 
 const uint TM = 64, TN = 64, TK = 32;
 // Row strides padded by 8 halves (16 bytes): cooperative loads need 16-byte aligned rows.
@@ -56,7 +43,7 @@ void main() {
         uint kk = t % TK, r = t / TK;
         [[unroll]] for (uint s = 0; s < 16; s++) {
             uint row = row0 + r + 4u * s, kIndex = k0 + kk;
-            tileA[(r + 4u * s) * STRIDE_AB + kk] = float16_t(row < p.m && kIndex < p.k ? a[aBase + row * p.lda + kIndex] : 0.0);
+            tileA[(r + 4u * s) * STRIDE_AB + kk] = float16_t(row < p.m && kIndex < p.k ? float(a[aBase + row * p.lda + kIndex]) : 0.0);
         }
 #if B_KN
         // Stage B from rows along n (consecutive invocations read consecutive n).
@@ -88,19 +75,12 @@ void main() {
         coopMatStoreNV(acc[i][j], tileC, (warpRow + 16u * i) * STRIDE_C + warpCol + 16u * j, STRIDE_C, false);
     barrier();
 
-    // Epilogue: bias, activation, then the residual (read before C is written).
-    uint cBase = batch * p.strideC;
-    bool hasBias = (p.flags & 1u) != 0u, hasResidual = (p.flags & 2u) != 0u;
+    // Epilogue (gemm_epilogue.glsl).
     uint col = col0 + t % TN;
     if (col >= p.n) return;
     for (uint r = t / TN; r < TM; r += 2u) {
         uint row = row0 + r;
         if (row >= p.m) break;
-        float value = tileC[r * STRIDE_C + t % TN];
-        if (hasBias) value += bias[p.biasOffset + col];
-        value = activate(value, p.activation);
-        uint index = cBase + row * p.ldc + col;
-        if (hasResidual) value += residual[p.residualOffset + index];
-        c[p.cOffset + index] = value;
+        storeC(tileC[r * STRIDE_C + t % TN], batch, row, col);
     }
 }

@@ -1,31 +1,20 @@
 #version 450
 // C = act(A·Bᵀ + bias) + residual for GPUs: a work group of 128 invocations computes a 64x64 tile
 // of C, staging 16-deep slices of A and B in shared memory; each invocation keeps 8x4 outputs.
-// Defines: B_KN (B is K x N), B_HALF (B stored as fp16, converted to fp32 when staged).
+// Defines: B_KN (B is K x N), A_HALF and B_HALF (A or B stored as fp16, converted to fp32 when staged),
+// C_HALF (C and the residual stored as fp16; the fp32 result is rounded once, on store).
 #extension GL_EXT_control_flow_attributes : require
-#if B_HALF
+#if A_HALF || B_HALF || C_HALF
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
-#define BSCALAR float16_t
-#else
-#define BSCALAR float
 #endif
 layout(local_size_x = 128) in;
 #include "common.glsl"
+#include "gemm_types.glsl"
 
-layout(std430, binding = 0) readonly buffer A { float a[]; };
+layout(std430, binding = 0) readonly buffer A { ASCALAR a[]; };
 layout(std430, binding = 1) readonly buffer B { BSCALAR b[]; };
-layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
-// Residual and C may be the same buffer (in place x += f(x)): each element is read before it is written.
-layout(std430, binding = 3) readonly buffer Residual { float residual[]; };
-layout(std430, binding = 4) writeonly buffer C { float c[]; };
-// Shared by the three GEMM shaders (GemmKernel.swift): lda and ldc are A's and C's row strides (they differ
-// from k and n when a GEMM is split into chunks); the offsets place each operand inside its binding;
-// blocksN and blockCount are used by the register variant only.
-layout(push_constant) uniform Params {
-    uint m, n, k, strideA, strideB, strideC, batchOffset, activation, flags, blocksN, blockCount,
-         lda, ldc, aOffset, bOffset, biasOffset, residualOffset, cOffset;
-} p;
+#include "gemm_epilogue.glsl"
 
 const uint TM = 64, TN = 64, TK = 16;
 // One padding column keeps the transposed stores free of bank conflicts.
@@ -47,7 +36,7 @@ void main() {
         uint kk = t % TK, r = t / TK;
         [[unroll]] for (uint s = 0; s < 8; s++) {
             uint row = row0 + r + 8u * s, kIndex = k0 + kk;
-            tileA[kk][r + 8u * s] = row < p.m && kIndex < p.k ? a[aBase + row * p.lda + kIndex] : 0.0;
+            tileA[kk][r + 8u * s] = row < p.m && kIndex < p.k ? float(a[aBase + row * p.lda + kIndex]) : 0.0;
         }
 #if B_KN
         // Stage B (16 k x 64 n) from rows along n.
@@ -73,22 +62,13 @@ void main() {
         barrier();
     }
 
-    // Epilogue: bias, activation, then the residual (read before C is written).
-    uint cBase = batch * p.strideC;
-    bool hasBias = (p.flags & 1u) != 0u, hasResidual = (p.flags & 2u) != 0u;
+    // Epilogue (gemm_epilogue.glsl).
     [[unroll]] for (uint i = 0; i < 8; i++) {
         uint row = row0 + ty + 8u * i;
         [[unroll]] for (uint j = 0; j < 4; j++) {
             uint col = col0 + tx + 16u * j;
             // A guard, not a break: loops with breaks are not unrolled and acc would live in memory.
-            if (row < p.m && col < p.n) {
-                float value = acc[i][j];
-                if (hasBias) value += bias[p.biasOffset + col];
-                value = activate(value, p.activation);
-                uint index = cBase + row * p.ldc + col;
-                if (hasResidual) value += residual[p.residualOffset + index];
-                c[p.cOffset + index] = value;
-            }
+            if (row < p.m && col < p.n) storeC(acc[i][j], batch, row, col);
         }
     }
 }

@@ -6,8 +6,8 @@
 // 2 merge:  one work group per sample; merges its chunks (Chan et al.) into (mean, 1/sqrt(var + eps)),
 //           stored after the chunk statistics.
 // 3 apply:  one invocation per element; normalise with the sample's statistics and apply the affine.
-// WEIGHT_HALF: weight and bias are stored as fp16.
-#if WEIGHT_HALF
+// WEIGHT_HALF: weight and bias are stored as fp16. OUT_HALF: y is stored as fp16 (rounded once, on store).
+#if WEIGHT_HALF || OUT_HALF
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
@@ -18,11 +18,16 @@ layout(local_size_x = LOCAL_SIZE) in;
 #else
 #define WEIGHT_TYPE float
 #endif
+#if OUT_HALF
+#define OUT_TYPE float16_t
+#else
+#define OUT_TYPE float
+#endif
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { WEIGHT_TYPE weight[]; };
 layout(std430, binding = 2) readonly buffer B { WEIGHT_TYPE bias[]; };
 layout(std430, binding = 3) buffer Scratch { float scratch[]; };
-layout(std430, binding = 4) writeonly buffer Y { float y[]; };
+layout(std430, binding = 4) writeonly buffer Y { OUT_TYPE y[]; };
 // groups: rows or samples in this dispatch; size: values per row or item; chunk: values per stats group.
 layout(push_constant) uniform Params { uint groups; uint size; float eps; uint xOffset; uint yOffset; uint chunk; } p;
 
@@ -81,7 +86,7 @@ void main() {
     float inverseStd = inversesqrt(stats.y / float(p.size) + p.eps);
     uint outStart = p.yOffset + row * p.size;
     for (uint i = gl_LocalInvocationID.x; i < p.size; i += LOCAL_SIZE) {
-        y[outStart + i] = (x[start + i] - stats.x) * inverseStd * float(weight[i]) + float(bias[i]);
+        y[outStart + i] = OUT_TYPE((x[start + i] - stats.x) * inverseStd * float(weight[i]) + float(bias[i]));
     }
 #elif MODE == 1
     uint chunks = (p.size + p.chunk - 1) / p.chunk;
@@ -126,6 +131,6 @@ void main() {
     uint item = i / p.size, j = i % p.size;
     uint statsBase = p.groups * ((p.size + p.chunk - 1) / p.chunk) * 2;
     float mean = scratch[statsBase + item * 2], inverseStd = scratch[statsBase + item * 2 + 1];
-    y[p.yOffset + i] = (x[p.xOffset + i] - mean) * inverseStd * float(weight[j]) + float(bias[j]);
+    y[p.yOffset + i] = OUT_TYPE((x[p.xOffset + i] - mean) * inverseStd * float(weight[j]) + float(bias[j]));
 #endif
 }

@@ -109,3 +109,4 @@ func determinant3(_ m: [[Double]]) -> Double {
 }
 
 extension ZoomPipeline.WindowBox: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {}

@@ -28,7 +28,7 @@ struct CheckCommand: ParsableCommand {
                     let error = maxRelativeError(actual, expected)
                     let ok = error <= check.tolerance
                     if !ok { failures += 1 }
-                    print(line + String(format: " error %.2e (tolerance %.0e) %@", error, check.tolerance, ok ? "ok" : "FAIL"))
+                    print(line + String(format: " error %.2e (tolerance %.1e) %@", error, check.tolerance, ok ? "ok" : "FAIL"))
                 } catch {
                     failures += 1
                     print(line + " FAIL: \(error)")
@@ -69,8 +69,14 @@ struct ParityCheck {
     }
 
     static func all(_ gpu: VulkanBackend) -> [ParityCheck] {
-        gemms(gpu) + attentions(gpu) + others
+        gemms(gpu) + attentions(gpu) + others + (gpu.supportsHalf ? [halfLayerNorm] : [])
     }
+
+    /// One rounding to fp16 on each side (2^-11 round-to-nearest on the CPU, under 2^-10 on a device that
+    /// truncates), added to a check's tolerance when its output is fp16.
+    static let halfRounding: Float = 0x1p-11 + 0x1p-10
+
+    static func label(_ dtype: DType) -> String { dtype == .float16 ? "fp16" : "fp32" }
 
     static func gemms(_ gpu: VulkanBackend) -> [ParityCheck] {
         let shapes = [
@@ -80,21 +86,25 @@ struct ParityCheck {
             GemmShape(m: 70, n: 132, k: 100, batch: 3, activation: .quickGelu, strideB: 0),
             GemmShape(m: 29, n: 44, k: 36, batch: 2, bLayout: .kn),
         ]
+        // Storage of A, B and C: fp32, fp16 weights, the transformer blocks' fp16 activations into fp32 and fp16 C.
+        let storages: [(a: DType, b: DType, c: DType)] = gpu.supportsHalf
+            ? [(.float32, .float32, .float32), (.float32, .float16, .float32), (.float16, .float16, .float32), (.float16, .float16, .float16)]
+            : [(.float32, .float32, .float32)]
         var checks: [ParityCheck] = []
         for variant in GemmVariant.allCases where GemmKernel.isSupported(variant, info: gpu.device.info) {
-            for weights in [DType.float32, .float16] {
+            for storage in storages {
                 for shape in shapes {
                     checks.append(ParityCheck(
-                        name: "gemm \(variant.rawValue) \(weights == .float16 ? "fp16" : "fp32") B \(shape.batch)x\(shape.m)x\(shape.n)x\(shape.k)",
+                        name: "gemm \(variant.rawValue) A \(label(storage.a)) B \(label(storage.b)) C \(label(storage.c)) \(shape.batch)x\(shape.m)x\(shape.n)x\(shape.k)",
                         // Cooperative matrices round A to fp16 as well.
-                        tolerance: variant == .cooperativeMatrix ? 1e-2 : 1e-5,
+                        tolerance: (variant == .cooperativeMatrix ? 1e-2 : 1e-5) + (storage.c == .float16 ? halfRounding : 0),
                         select: { GemmKernel.forcedVariant = variant }, reset: { GemmKernel.forcedVariant = nil },
                         run: { backend in
                             let bCount = shape.strideB == 0 ? shape.n * shape.k : shape.batch * shape.n * shape.k
-                            let a = try backend.tensor(values(shape.batch * shape.m * shape.k, seed: 1), shape: [shape.batch * shape.m * shape.k], dtype: .float32)
-                            let b = try backend.tensor(values(bCount, seed: 2), shape: [bCount], dtype: weights)
+                            let a = try backend.tensor(values(shape.batch * shape.m * shape.k, seed: 1), shape: [shape.batch * shape.m * shape.k], dtype: storage.a)
+                            let b = try backend.tensor(values(bCount, seed: 2), shape: [bCount], dtype: storage.b)
                             let bias = try backend.tensor(values(shape.n, seed: 3), shape: [shape.n], dtype: .float32)
-                            let out = try backend.tensor(values(shape.batch * shape.m * shape.n, seed: 4), shape: [shape.batch * shape.m * shape.n], dtype: .float32)
+                            let out = try backend.tensor(values(shape.batch * shape.m * shape.n, seed: 4), shape: [shape.batch * shape.m * shape.n], dtype: storage.c)
                             try backend.gemm(a, b, bias: bias, residual: out, out: out, shape)
                             return try backend.read(out)
                         }))
@@ -111,18 +121,20 @@ struct ParityCheck {
             AttentionShape(batch: 1, heads: 8, queries: 77, keys: 77, headDim: 64, causal: true),
             AttentionShape(batch: 1, heads: 2, queries: 150, keys: 150, headDim: 16),
         ]
+        // Storage of Q, K, V and of out: fp32, then the transformer blocks' fp16.
+        let storages: [(qkv: DType, out: DType)] = gpu.supportsHalf ? [(.float32, .float32), (.float16, .float16)] : [(.float32, .float32)]
         return AttentionKernel.Variant.allCases.flatMap { variant in
-            shapes.map { shape in
+            storages.flatMap { storage in shapes.map { shape in
                 ParityCheck(
-                    name: "attention \(variant) \(shape.batch)x\(shape.heads)x\(shape.queries)x\(shape.keys)x\(shape.headDim)\(shape.causal ? " causal" : "")",
-                    tolerance: 1e-5,
+                    name: "attention \(variant) \(label(storage.qkv)) \(shape.batch)x\(shape.heads)x\(shape.queries)x\(shape.keys)x\(shape.headDim)\(shape.causal ? " causal" : "")",
+                    tolerance: 1e-5 + (storage.out == .float16 ? halfRounding : 0),
                     select: { AttentionKernel.forcedVariant = variant }, reset: { AttentionKernel.forcedVariant = nil },
                     run: { backend in
                         let width = shape.heads * shape.headDim
                         // Packed qkv rows as in the ViT: q at 0, k at E, v at 2E.
                         let rows = max(shape.queries, shape.keys)
-                        let qkv = try backend.tensor(values(shape.batch * rows * 3 * width, seed: 5), shape: [shape.batch * rows * 3 * width], dtype: .float32)
-                        let out = try backend.empty(shape: [shape.batch * shape.queries * width])
+                        let qkv = try backend.tensor(values(shape.batch * rows * 3 * width, seed: 5), shape: [shape.batch * rows * 3 * width], dtype: storage.qkv)
+                        let out = try backend.empty(shape: [shape.batch * shape.queries * width], dtype: storage.out)
                         try backend.attention(
                             q: .packed(qkv, rows: rows, heads: shape.heads, headDim: shape.headDim, offset: 0, rowStride: 3 * width),
                             k: .packed(qkv, rows: rows, heads: shape.heads, headDim: shape.headDim, offset: width, rowStride: 3 * width),
@@ -130,8 +142,24 @@ struct ParityCheck {
                             out: .packed(out, rows: shape.queries, heads: shape.heads, headDim: shape.headDim), shape)
                         return try backend.read(out)
                     })
-            }
+            } }
         }
+    }
+
+    /// Row LayerNorm into fp16 (the transformer blocks' normalised activations).
+    static var halfLayerNorm: ParityCheck {
+        ParityCheck(name: "layerNorm fp16 out 2049x37 and 3x3001", tolerance: 2e-6 + halfRounding, run: { backend in
+            var results: [Float] = []
+            for (rows, dim) in [(2049, 37), (3, 3001)] {
+                let x = try backend.tensor(values(rows * dim, seed: 6), shape: [rows, dim], dtype: .float32)
+                let w = try backend.tensor(values(dim, seed: 7), shape: [dim], dtype: .float32)
+                let b = try backend.tensor(values(dim, seed: 8), shape: [dim], dtype: .float32)
+                let out = try backend.empty(shape: [rows, dim], dtype: .float16)
+                try backend.layerNorm(x, weight: w, bias: b, out: out, rows: rows, dim: dim, eps: 1e-5)
+                results += try backend.read(out)
+            }
+            return results
+        })
     }
 
     static var others: [ParityCheck] {

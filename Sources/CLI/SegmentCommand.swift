@@ -77,6 +77,9 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Zoom-in windows: exact (each category's own, as the published model) or shared (one grid over the union of the categories' regions, each window encoded once; masks differ slightly).")
     var windowGrid: ZoomPipeline.WindowGrid = .exact
 
+    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, its sums and residual stream in fp32; the text tower and mask decoder stay fp32; fp32 where the device lacks fp16).")
+    var precision: Precision = .fp32
+
     @Flag(name: .long, help: "Replace existing output files.")
     var overwrite = false
 
@@ -128,7 +131,7 @@ struct SegmentCommand: ParsableCommand {
         let progress = progressReporter(quiet: quiet)
         progress?("loading the model")
         let backend = try makeBackend(deviceOptions)
-        let model = try SegVolModel(modelDirectory: URL(fileURLWithPath: self.model), backend: backend)
+        let model = try SegVolModel(modelDirectory: URL(fileURLWithPath: self.model), backend: backend, precision: precision)
         progress?("reading and preprocessing \(image)")
         let loaded = try LoadedCase(url: URL(fileURLWithPath: image), spatialSize: model.config.spatialSize, series: series)
         let prompts = try buildPrompts(names, hasText: !texts.isEmpty, loaded)

@@ -8,14 +8,14 @@ public protocol Backend: AnyObject {
     var kind: String { get }
     /// The device the backend runs on, for reports.
     var deviceName: String { get }
-    /// Whether fp16 weights are stored and read as fp16 (else they are kept as fp32).
+    /// Whether fp16 tensors are stored as fp16 (else a request for fp16 gets an fp32 tensor).
     var supportsHalf: Bool { get }
 
     // MARK: Memory
     /// A new tensor holding `values` (stored as `dtype` where supported).
     func tensor(_ values: [Float], shape: [Int], dtype: DType) throws -> Tensor
-    /// A new fp32 tensor; contents undefined until written.
-    func empty(shape: [Int]) throws -> Tensor
+    /// A new tensor of `dtype` (fp16 only where supported, else fp32); contents undefined until written.
+    func empty(shape: [Int], dtype: DType) throws -> Tensor
     /// Overwrites `tensor` with `values` (ordered after work already recorded).
     func write(_ values: [Float], into tensor: Tensor) throws
     /// The tensor's values; waits for the recorded work that produces them.
@@ -25,13 +25,15 @@ public protocol Backend: AnyObject {
 
     // MARK: Linear algebra
     /// C = act(A·Bᵀ + bias) + residual, batched. `residual` may be `out` itself (in-place x += f(x)).
+    /// A, B and C may be fp16 (the residual has C's dtype); sums are fp32 and C is rounded once.
     func gemm(_ a: Tensor, _ b: Tensor, bias: Tensor?, residual: Tensor?, out: Tensor, _ shape: GemmShape) throws
     /// softmax(Q·Kᵀ·scale [+ causal mask])·V per batch and head, without storing the score matrix.
+    /// Q, K and V share one dtype; they and out may be fp16 (scores, softmax and sums are fp32).
     func attention(q: AttentionOperand, k: AttentionOperand, v: AttentionOperand, out: AttentionOperand,
                    _ shape: AttentionShape) throws
 
     // MARK: Normalisation
-    /// LayerNorm over the last `dim` values of each of `rows` rows, affine of size `dim`.
+    /// LayerNorm over the last `dim` values of each of `rows` rows, affine of size `dim`; `out` may be fp16.
     func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, rows: Int, dim: Int, eps: Float) throws
     /// LayerNorm over each whole sample of `sampleSize` values, with an element-wise affine of that size.
     func sampleLayerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, samples: Int, sampleSize: Int,
@@ -70,6 +72,11 @@ public protocol Backend: AnyObject {
     func reduce(_ op: ReduceOp, _ x: Tensor, out: Tensor) throws
     /// Bounding box of x > threshold over a (D, H, W) volume: out = [d0, h0, w0, d1, h1, w1] inclusive, or all -1 if empty.
     func boundingBox(_ x: Tensor, size: [Int], threshold: Float, out: Tensor) throws
+}
+
+extension Backend {
+    /// A new fp32 tensor; contents undefined until written.
+    public func empty(shape: [Int]) throws -> Tensor { try empty(shape: shape, dtype: .float32) }
 }
 
 public enum Activation: Int32, Sendable {

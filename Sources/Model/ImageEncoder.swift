@@ -25,10 +25,12 @@ final class ImageEncoder {
         try backend.permute(patches, out: x, shape: [batch, e, n], permutation: [0, 2, 1])
         try backend.binary(.add, x, weights.tensor("image_encoder.patch_embedding.position_embeddings"), out: x)
 
+        let scratchType = weights.precision.imageEncoderStorage
         let scratch = PreNormBlock.Scratch(
-            normed: try workspace.tensor("normed", [rows, e], backend), qkv: try workspace.tensor("qkv", [rows, 3 * e], backend),
-            attended: try workspace.tensor("attended", [rows, e], backend),
-            hidden: try workspace.tensor("hidden", [rows, c.vitMLP], backend))
+            normed: try workspace.tensor("normed", [rows, e], dtype: scratchType, backend),
+            qkv: try workspace.tensor("qkv", [rows, 3 * e], dtype: scratchType, backend),
+            attended: try workspace.tensor("attended", [rows, e], dtype: scratchType, backend),
+            hidden: try workspace.tensor("hidden", [rows, c.vitMLP], dtype: scratchType, backend))
         for i in 0..<c.vitLayers {
             let name = "image_encoder.blocks.\(i)"
             let block = PreNormBlock(norm1: weights.norm(name + ".norm1"), qkv: weights.linear(name + ".attn.qkv"),

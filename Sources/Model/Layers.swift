@@ -32,6 +32,8 @@ extension Backend {
 /// The pre-norm transformer block both the ViT and the CLIP tower use:
 /// x += out_proj(attention(split(qkv(LN1(x))))); x += fc2(act(fc1(LN2(x)))).
 /// `qkv` projects to [q | k | v] rows, each split into heads of contiguous channels.
+/// Mixed precision (the image encoder under `Precision.fp16`): the scratch tensors may be fp16 while the residual
+/// stream `x` stays fp32; LayerNorm reads fp32 x, and the GEMMs and attention sum in fp32, so only stores round.
 struct PreNormBlock {
     let norm1: Norm, qkv: Linear, outProjection: Linear, norm2: Norm, fc1: Linear, fc2: Linear
     let activation: Activation
@@ -64,9 +66,9 @@ struct PreNormBlock {
 final class Workspace {
     private var tensors: [String: Tensor] = [:]
 
-    func tensor(_ name: String, _ shape: [Int], _ backend: Backend) throws -> Tensor {
+    func tensor(_ name: String, _ shape: [Int], dtype: DType = .float32, _ backend: Backend) throws -> Tensor {
         if let existing = tensors[name], existing.shape == shape { return existing }
-        let tensor = try backend.empty(shape: shape)
+        let tensor = try backend.empty(shape: shape, dtype: dtype)
         tensors[name] = tensor
         return tensor
     }

@@ -5,6 +5,8 @@ import Kernels
 /// they stay resident on the backend for the life of the model.
 public final class ModelWeights {
     public let config: SegVolConfig
+    /// fp16 stores the image encoder's Linear weights as fp16 where the backend supports it (see `Precision`).
+    public let precision: Precision
     public let checkpointURL: URL
     /// Checkpoint keys no module uses (listed with --verbose).
     public let unusedKeys: [String]
@@ -12,8 +14,7 @@ public final class ModelWeights {
     private var hostValues: [String: [Float]] = [:]
 
     /// Reads, checks and uploads. Every missing or misshapen tensor is reported in one error.
-    /// `halfLinearWeights` stores the matrices of Linear layers as fp16 where the backend supports it.
-    public convenience init(checkpoint: Checkpoint, config: SegVolConfig, backend: Backend, halfLinearWeights: Bool = false) throws {
+    public convenience init(checkpoint: Checkpoint, config: SegVolConfig, backend: Backend, precision: Precision = .fp32) throws {
         let manifest = WeightManifest(config: config)
         // Published keys start with "model."; accept bare names too.
         var byName: [String: String] = [:]
@@ -39,31 +40,32 @@ public final class ModelWeights {
         }
         let used = Set(manifest.entries.map(\.name))
         try self.init(config: config, source: checkpoint.url, unusedKeys: byName.keys.filter { !used.contains($0) }.sorted(),
-                      backend: backend, halfLinearWeights: halfLinearWeights) { entry in
+                      backend: backend, precision: precision) { entry in
             guard let key = byName[entry.name], let tensor = checkpoint[key] else { throw ModelError("missing \(entry.name)") }
             return try tensor.floats()
         }
     }
 
     /// Uploads each manifest entry from `values`, one at a time so the host never holds all of them.
-    init(config: SegVolConfig, source: URL, unusedKeys: [String], backend: Backend, halfLinearWeights: Bool,
+    init(config: SegVolConfig, source: URL, unusedKeys: [String], backend: Backend, precision: Precision,
          values: (WeightManifest.Entry) throws -> [Float]) throws {
         self.config = config
+        self.precision = precision
         checkpointURL = source
         self.unusedKeys = unusedKeys
         for entry in WeightManifest(config: config).entries {
             let data = try values(entry)
             if entry.keepOnHost { hostValues[entry.name] = data }
             if entry.upload {
-                let dtype: DType = halfLinearWeights && entry.isLinearWeight ? .float16 : .float32
+                let dtype: DType = entry.halfUnderFP16 ? precision.imageEncoderStorage : .float32
                 tensors[entry.name] = try backend.tensor(data, shape: entry.shape, dtype: dtype)
             }
         }
-        try fuseProjections(backend: backend, halfLinearWeights: halfLinearWeights)
+        try fuseProjections(backend: backend)
     }
 
     /// CLIP's separate q, k, v projections become one (3H, H) matrix: one GEMM instead of three.
-    private func fuseProjections(backend: Backend, halfLinearWeights: Bool) throws {
+    private func fuseProjections(backend: Backend) throws {
         for layer in 0..<config.clipLayers {
             let prefix = WeightManifest.clipLayer(layer) + ".self_attn."
             var weight: [Float] = [], bias: [Float] = []
@@ -72,7 +74,7 @@ public final class ModelWeights {
                 bias += hostValues.removeValue(forKey: prefix + part + "_proj.bias") ?? []
             }
             let h = config.clipHidden
-            tensors[prefix + "qkv.weight"] = try backend.tensor(weight, shape: [3 * h, h], dtype: halfLinearWeights ? .float16 : .float32)
+            tensors[prefix + "qkv.weight"] = try backend.tensor(weight, shape: [3 * h, h], dtype: .float32)
             tensors[prefix + "qkv.bias"] = try backend.tensor(bias, shape: [3 * h], dtype: .float32)
         }
     }
@@ -119,7 +121,8 @@ struct WeightManifest {
         let shape: [Int]
         var upload = true
         var keepOnHost = false
-        var isLinearWeight = false
+        /// Stored as fp16 under `Precision.fp16`: the image encoder's Linear weights.
+        var halfUnderFP16 = false
     }
 
     private(set) var entries: [Entry] = []
@@ -129,7 +132,7 @@ struct WeightManifest {
     init(config c: SegVolConfig) {
         let e = c.embedDim, h = c.clipHidden, inner = c.embedDim / c.attentionDownsample
         func linear(_ name: String, _ out: Int, _ input: Int, bias: Bool = true) {
-            entries.append(Entry(name: name + ".weight", shape: [out, input], isLinearWeight: true))
+            entries.append(Entry(name: name + ".weight", shape: [out, input], halfUnderFP16: name.hasPrefix("image_encoder.")))
             if bias { entries.append(Entry(name: name + ".bias", shape: [out])) }
         }
         func norm(_ name: String, _ shape: [Int]) {
@@ -217,10 +220,10 @@ struct WeightManifest {
 extension ModelWeights {
     /// Seeded random weights of the configured sizes (benchmarks: no download needed). Linear and
     /// embedding weights are N(0, 0.02)-like, LayerNorms are identity, so activations stay in range.
-    public convenience init(randomWithSeed seed: UInt64, config: SegVolConfig, backend: Backend, halfLinearWeights: Bool = false) throws {
+    public convenience init(randomWithSeed seed: UInt64, config: SegVolConfig, backend: Backend, precision: Precision = .fp32) throws {
         var random = RandomWeights(seed: seed)
         try self.init(config: config, source: URL(fileURLWithPath: "random-seed-\(seed)"), unusedKeys: [], backend: backend,
-                      halfLinearWeights: halfLinearWeights) { random.values(for: $0) }
+                      precision: precision) { random.values(for: $0) }
     }
 
     /// Writes the same seeded random weights as a `model.safetensors` checkpoint (benchmarks that run the whole

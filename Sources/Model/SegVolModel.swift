@@ -16,8 +16,8 @@ public final class SegVolModel {
     private let noMask: Tensor
 
     /// Loads a model folder: `pytorch_model.bin` (or `model.safetensors`), the CLIP tokenizer files and
-    /// optionally `model-config.json`.
-    public convenience init(modelDirectory: URL, backend: Backend, halfLinearWeights: Bool = false) throws {
+    /// optionally `model-config.json`. `precision` fp16 stores the image encoder's weights and activations as fp16.
+    public convenience init(modelDirectory: URL, backend: Backend, precision: Precision = .fp32) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: modelDirectory.path, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw ModelError("model folder \(modelDirectory.path) does not exist; download the published SegVol model (BAAI/SegVol on Hugging Face: pytorch_model.bin, vocab.json, merges or tokenizer.json) into a folder and pass it with --model")
@@ -34,7 +34,7 @@ public final class SegVolModel {
             throw ModelError("\(modelDirectory.path): \(error)")
         }
         let checkpoint = try Checkpoint(contentsOf: weightsFile)
-        let weights = try ModelWeights(checkpoint: checkpoint, config: config, backend: backend, halfLinearWeights: halfLinearWeights)
+        let weights = try ModelWeights(checkpoint: checkpoint, config: config, backend: backend, precision: precision)
         try self.init(config: config, weights: weights, tokenizer: tokenizer, backend: backend)
     }
 

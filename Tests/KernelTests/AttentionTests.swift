@@ -2,13 +2,21 @@ import Kernels
 import TestSupport
 import XCTest
 
-/// Attention: every shader variant against the CPU reference on strided views with awkward sizes.
+/// Attention: every shader variant against the CPU reference on strided views with awkward sizes, with fp32 and
+/// fp16 storage of Q, K, V and out.
 final class AttentionTests: XCTestCase {
     let cpu = CPUBackend()
     // Online softmax (exp2, rescaled partial sums) and a different summation order than the reference:
     // observed errors up to 2e-6 of max |ref| (7 queries x 2053 keys); 1e-5 leaves room without hiding
     // indexing bugs (a wrong key or value row gives errors of order 1).
     let tolerance: Float = 1e-5
+
+    /// Storage of (Q, K, V) and of out: fp32, the transformer blocks' fp16 everything, and each half alone.
+    static let storages: [(qkv: DType, out: DType)] = [(.float32, .float32), (.float16, .float16), (.float16, .float32),
+                                                       (.float32, .float16)]
+
+    /// fp16 inputs are stored identically for both backends (no added error); an fp16 out is rounded once by each.
+    func tolerance(out: DType) -> Float { tolerance + (out == .float16 ? halfRoundingTolerance : 0) }
 
     /// One test case: sizes plus how Q, K, V and out are laid out.
     struct Case {
@@ -47,24 +55,29 @@ final class AttentionTests: XCTestCase {
         let gpu = try VulkanTesting.backend()
         AttentionKernel.forcedVariant = variant
         defer { AttentionKernel.forcedVariant = nil }
+        let storages = gpu.supportsHalf ? Self.storages : [(.float32, .float32)]
+        if !gpu.supportsHalf { print("AttentionTests: \(gpu.deviceName) has no fp16 storage; fp16 builds not run") }
         for (index, testCase) in cases.enumerated() {
-            var random = SeededRandom(seed: UInt64(100 + index))
-            let expected = try run(cpu, testCase, &random)
-            random = SeededRandom(seed: UInt64(100 + index))
-            let actual = try run(gpu, testCase, &random)
-            XCTAssertLessThan(relativeMaxError(actual, expected), tolerance, "\(variant) \(testCase)")
+            for storage in storages {
+                var random = SeededRandom(seed: UInt64(100 + index))
+                let expected = try run(cpu, testCase, storage, &random)
+                random = SeededRandom(seed: UInt64(100 + index))
+                let actual = try run(gpu, testCase, storage, &random)
+                let error = relativeMaxError(actual, expected)
+                XCTAssertLessThan(error, tolerance(out: storage.out), "\(variant) \(testCase) \(storage): error \(error)")
+            }
         }
     }
 
     /// Builds the inputs from `random`, runs attention and returns the whole output tensor.
-    private func run(_ backend: Backend, _ c: Case, _ random: inout SeededRandom) throws -> [Float] {
+    private func run(_ backend: Backend, _ c: Case, _ storage: (qkv: DType, out: DType), _ random: inout SeededRandom) throws -> [Float] {
         let shape = AttentionShape(batch: c.batch, heads: c.heads, queries: c.queries, keys: c.keys, headDim: c.headDim,
                                    causal: c.causal)
         let width = c.heads * c.headDim
         let q, k, v: AttentionOperand
         if c.packedQKV {
             let qkv = try backend.tensor(random.floats(c.batch * c.queries * 3 * width, -2, 2),
-                                         shape: [c.batch, c.queries, 3 * width], dtype: .float32)
+                                         shape: [c.batch, c.queries, 3 * width], dtype: storage.qkv)
             q = .packed(qkv, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: 0, rowStride: 3 * width)
             k = .packed(qkv, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: width, rowStride: 3 * width)
             v = .packed(qkv, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: 2 * width, rowStride: 3 * width)
@@ -72,7 +85,7 @@ final class AttentionTests: XCTestCase {
             // Head-major (batch, heads, rows, headDim) inputs, the other common layout.
             func headMajor(_ rows: Int) throws -> AttentionOperand {
                 let t = try backend.tensor(random.floats(c.batch * c.heads * rows * c.headDim, -2, 2),
-                                           shape: [c.batch, c.heads, rows, c.headDim], dtype: .float32)
+                                           shape: [c.batch, c.heads, rows, c.headDim], dtype: storage.qkv)
                 return AttentionOperand(t, rowStride: c.headDim, headStride: rows * c.headDim,
                                         batchStride: c.heads * rows * c.headDim)
             }
@@ -81,7 +94,7 @@ final class AttentionTests: XCTestCase {
             v = try headMajor(c.keys)
         }
         let count = c.outOffset + c.batch * c.queries * width
-        let outTensor = try backend.tensor([Float](repeating: 0, count: count), shape: [count], dtype: .float32)
+        let outTensor = try backend.tensor([Float](repeating: 0, count: count), shape: [count], dtype: storage.out)
         let out = AttentionOperand.packed(outTensor, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: c.outOffset)
         try backend.attention(q: q, k: k, v: v, out: out, shape)
         return try backend.read(outTensor)
@@ -94,6 +107,10 @@ final class AttentionTests: XCTestCase {
             let view = AttentionOperand.packed(t, rows: 4, heads: 2, headDim: 8, offset: 1)
             let shape = AttentionShape(batch: 1, heads: 2, queries: 4, keys: 4, headDim: 8)
             XCTAssertThrowsError(try backend.attention(q: view, k: view, v: view, out: view, shape))
+            let half = try backend.tensor([Float](repeating: 0, count: 64), shape: [64], dtype: .float16)
+            let whole = AttentionOperand.packed(t, rows: 4, heads: 2, headDim: 8)
+            XCTAssertThrowsError(try backend.attention(q: whole, k: .packed(half, rows: 4, heads: 2, headDim: 8), v: whole, out: whole,
+                                                       shape), "q, k and v share one dtype")
         }
     }
 }

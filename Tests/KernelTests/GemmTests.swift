@@ -4,7 +4,8 @@ import VulkanRuntime
 import XCTest
 
 /// GEMM: every variant the device runs against the CPU reference on seeded random inputs with sizes
-/// that are not multiples of the register blocks (16x8), the tiles (64) or of 4 (vec4 loads).
+/// that are not multiples of the register blocks (16x8), the tiles (64) or of 4 (vec4 loads), with fp32
+/// and fp16 storage of A, B and C.
 final class GemmTests: XCTestCase {
     let cpu = CPUBackend()
 
@@ -14,6 +15,24 @@ final class GemmTests: XCTestCase {
     static let longKTolerance: Float = 3e-5
     /// Cooperative matrices round A and B to fp16 (2^-11 relative each) before multiplying.
     static let fp16InputTolerance: Float = 1e-2
+
+    /// Storage types of A, B and C (the residual has C's): each fp16 build alone, the transformer blocks'
+    /// (fp16 A and weights into fp32 C, fp16 everything), and fp32.
+    struct Storage: CustomStringConvertible {
+        var a = DType.float32, b = DType.float32, c = DType.float32
+        var description: String { [a, b, c].map { $0 == .float16 ? "h" : "f" }.joined() }
+    }
+
+    static let storages = [
+        Storage(), Storage(b: .float16), Storage(a: .float16), Storage(c: .float16),
+        Storage(a: .float16, b: .float16), Storage(a: .float16, b: .float16, c: .float16),
+    ]
+
+    /// Inputs are stored identically for both backends, so fp16 A or B adds no error; an fp16 C is rounded once by
+    /// each (halfRoundingTolerance).
+    static func tolerance(_ variant: GemmVariant, _ storage: Storage) -> Float {
+        (variant == .cooperativeMatrix ? fp16InputTolerance : fp32Tolerance) + (storage.c == .float16 ? halfRoundingTolerance : 0)
+    }
 
     struct Case {
         var shape: GemmShape
@@ -67,47 +86,66 @@ final class GemmTests: XCTestCase {
     }
 
     func testRegisterBlockedMatchesReference() throws {
-        try checkVariant(.registerBlocked, tolerance: Self.fp32Tolerance)
+        try checkVariant(.registerBlocked)
     }
 
     func testTiledMatchesReference() throws {
-        try checkVariant(.tiled, tolerance: Self.fp32Tolerance)
+        try checkVariant(.tiled)
     }
 
     func testCooperativeMatrixMatchesReference() throws {
-        try checkVariant(.cooperativeMatrix, tolerance: Self.fp16InputTolerance)
+        try checkVariant(.cooperativeMatrix)
     }
 
-    /// Every case again with bindings of 1000 elements: split by batch items, rows, columns (.nk B) and k (.kn B,
-    /// accumulating in place, then the activation and residual as element-wise passes).
+    /// Every case again with bindings of 1000 elements: split by batch items, rows, columns (.nk B) and k (.kn B:
+    /// fp32 partial sums in scratch, the last k chunk adds them before the activation and residual).
     func testSplitIntoChunksMatchesReference() throws {
         GemmKernel.bindingElementsOverride = 1000
         defer { GemmKernel.bindingElementsOverride = nil }
         let gpu = try VulkanTesting.backend()
         for variant in GemmVariant.allCases where GemmKernel.isSupported(variant, info: gpu.device.info) {
-            try checkVariant(variant, tolerance: variant == .cooperativeMatrix ? Self.fp16InputTolerance : Self.fp32Tolerance)
+            try checkVariant(variant)
         }
     }
 
-    /// The plan covers every (batch, row, column, k) exactly once with windows that fit.
+    /// The plan covers every (batch, row, column, k) exactly once with windows that fit, for equal limits and for
+    /// operands whose limits differ (fp16 operands fit twice the elements of fp32 ones).
     func testChunkPlanCoversEveryProductOnce() throws {
         for testCase in Self.cases {
             let s = testCase.shape
-            for limit in [300, 1000, 5000] {
-                let plan = try GemmChunkPlan(s, limitA: limit, limitB: limit)
+            for (limitA, limitB, limitC) in [(300, 300, 300), (1000, 1000, 1000), (5000, 5000, 5000), (1000, 500, 2000), (2000, 1000, 500)] {
+                let plan = try GemmChunkPlan(s, limitA: limitA, limitB: limitB, limitC: limitC)
+                let limits = "\(s) limits \(limitA) \(limitB) \(limitC)"
                 var seen = [Int](repeating: 0, count: s.batch * s.m * s.n * s.k)
                 for chunk in plan.chunks {
-                    XCTAssertLessThanOrEqual(chunk.aRange(s).count, limit, "\(s) limit \(limit)")
-                    XCTAssertLessThanOrEqual(chunk.bRange(s).count, limit, "\(s) limit \(limit)")
-                    XCTAssertLessThanOrEqual(chunk.cRange(s).count, limit, "\(s) limit \(limit)")
+                    XCTAssertLessThanOrEqual(chunk.aRange(s).count, limitA, limits)
+                    XCTAssertLessThanOrEqual(chunk.bRange(s).count, limitB, limits)
+                    XCTAssertLessThanOrEqual(chunk.cRange(s).count, limitC, limits)
                     for b in chunk.batches { for r in chunk.rows { for c in chunk.cols { for k in chunk.ks {
                         seen[((b * s.m + r) * s.n + c) * s.k + k] += 1
                     } } } }
                 }
-                XCTAssertEqual(Set(seen), [1], "\(s) limit \(limit): every product once")
+                XCTAssertEqual(Set(seen), [1], "\(limits): every product once")
                 XCTAssertEqual(plan.splitsK, plan.chunks.contains { $0.ks != 0..<s.k })
             }
         }
+    }
+
+    /// At the device's real limit (plans only, nothing allocated): an A of 1.5 bindings of fp32 is split, the same
+    /// A in fp16 is not; a split along k with an fp16 C of 1.5 fp32 bindings keeps C's windows within the fp32 limit
+    /// of the partial sums laid out like C.
+    func testChunkLimitsCountEachOperandsOwnElements() throws {
+        let gpu = try VulkanTesting.backend()
+        let fp32Limit = gpu.maxBindingElements(.float32)
+        let tallA = GemmShape(m: fp32Limit / 1000 * 3 / 2, n: 8, k: 1000)
+        XCTAssertGreaterThan(try GemmKernel.chunkPlan(gpu, a: .float32, b: .float32, out: .float32, tallA).chunks.count, 1)
+        XCTAssertEqual(try GemmKernel.chunkPlan(gpu, a: .float16, b: .float32, out: .float32, tallA).chunks.count, 1,
+                       "an fp16 A is counted in halves")
+        // B (K x N) of 1.5 fp32 bindings splits k; C (M x N) is 1.5 fp32 bindings, one binding as fp16.
+        let splitK = GemmShape(m: 6, n: fp32Limit / 4, k: 6, bLayout: .kn)
+        let plan = try GemmKernel.chunkPlan(gpu, a: .float32, b: .float32, out: .float16, splitK)
+        XCTAssertTrue(plan.splitsK)
+        XCTAssertTrue(plan.chunks.allSatisfy { $0.cRange(splitK).count <= fp32Limit }, "C's windows fit the fp32 sums")
     }
 
     /// Operands over 128 MiB at the device's real limit (lavapipe's maxStorageBufferRange is 128 MiB):
@@ -127,8 +165,8 @@ final class GemmTests: XCTestCase {
                 print("GemmTests: \(gpu.deviceName) binds \(limitBytes) bytes; \(s) runs unsplit")
             }
             let a = random.floats(s.m * s.k), b = random.floats(s.n * s.k), bias = random.floats(s.n), c = random.floats(s.m * s.n)
-            let expected = try run(cpu, testCase, a, b, bias, c, .float32)
-            let actual = try run(gpu, testCase, a, b, bias, c, .float32)
+            let expected = try run(cpu, testCase, a, b, bias, c, Storage())
+            let actual = try run(gpu, testCase, a, b, bias, c, Storage())
             let error = relativeMaxError(actual, expected)
             XCTAssertLessThan(error, Self.longKTolerance, "\(s): error \(error)")
         }
@@ -139,9 +177,10 @@ final class GemmTests: XCTestCase {
         let gpu = try VulkanTesting.backend()
         for variant in GemmVariant.allCases {
             for layout in [GemmShape.BLayout.nk, .kn] {
-                for bHalf in [false, true] {
+                for storage in Self.storages {
                     for vec4 in variant == .registerBlocked ? [false, true] : [false] {
-                        let (file, defines) = GemmKernel.shader(variant, bLayout: layout, bHalf: bHalf, vec4: vec4)
+                        let (file, defines) = GemmKernel.shader(variant, bLayout: layout, aHalf: storage.a == .float16,
+                                                                bHalf: storage.b == .float16, cHalf: storage.c == .float16, vec4: vec4)
                         XCTAssertNoThrow(try gpu.device.compileSPIRV(name: file, source: GemmKernel.source(file), defines: defines),
                                          "\(file) \(defines)")
                     }
@@ -164,6 +203,11 @@ final class GemmTests: XCTestCase {
             XCTAssertThrowsError(try backend.gemm(a, b, bias: a, residual: nil, out: out, GemmShape(m: 4, n: 5, k: 8)))
             let short = try backend.empty(shape: [19])
             XCTAssertThrowsError(try backend.gemm(a, b, bias: nil, residual: short, out: out, GemmShape(m: 4, n: 5, k: 8)))
+            if backend.supportsHalf {
+                let halfOut = try backend.empty(shape: [4, 5], dtype: .float16)
+                XCTAssertThrowsError(try backend.gemm(a, b, bias: nil, residual: out, out: halfOut, GemmShape(m: 4, n: 5, k: 8)),
+                                     "the residual has out's dtype")
+            }
         }
     }
 
@@ -180,7 +224,7 @@ final class GemmTests: XCTestCase {
 
     // MARK: Helpers
 
-    private func checkVariant(_ variant: GemmVariant, tolerance: Float) throws {
+    private func checkVariant(_ variant: GemmVariant) throws {
         let gpu = try VulkanTesting.backend()
         guard GemmKernel.isSupported(variant, info: gpu.device.info) else {
             throw XCTSkip("\(variant) does not run on \(gpu.deviceName) (needs VK_NV_cooperative_matrix, fp16 and 32-wide subgroups)")
@@ -188,33 +232,32 @@ final class GemmTests: XCTestCase {
         GemmKernel.forcedVariant = variant
         defer { GemmKernel.forcedVariant = nil }
         var random = SeededRandom(seed: 11)
-        let bTypes: [DType] = gpu.supportsHalf ? [.float32, .float16] : [.float32]
-        if !gpu.supportsHalf { print("GemmTests: \(gpu.deviceName) has no fp16 storage; fp16-B builds not run") }
+        let storages = gpu.supportsHalf ? Self.storages : [Storage()]
+        if !gpu.supportsHalf { print("GemmTests: \(gpu.deviceName) has no fp16 storage; fp16 builds not run") }
         for (index, testCase) in Self.cases.enumerated() {
             let s = testCase.shape
             let aValues = random.floats((s.batch - 1) * s.strideA + s.m * s.k)
             let bValues = random.floats((s.batch - 1) * s.strideB + s.n * s.k)
             let biasValues = random.floats(s.n)
             let cValues = random.floats((s.batch - 1) * s.strideC + s.m * s.n)
-            for bType in bTypes {
-                // The CPU reference gets the same fp16-rounded weights, so fp16 B keeps the fp32 tolerance.
-                let expected = try run(cpu, testCase, aValues, bValues, biasValues, cValues, bType)
-                let actual = try run(gpu, testCase, aValues, bValues, biasValues, cValues, bType)
+            for storage in storages {
+                let expected = try run(cpu, testCase, aValues, bValues, biasValues, cValues, storage)
+                let actual = try run(gpu, testCase, aValues, bValues, biasValues, cValues, storage)
                 let error = relativeMaxError(actual, expected)
-                XCTAssertLessThan(error, tolerance, "\(variant) case \(index) \(s) B \(bType): error \(error)")
+                XCTAssertLessThan(error, Self.tolerance(variant, storage), "\(variant) case \(index) \(s) storage \(storage): error \(error)")
             }
         }
     }
 
     private func run(_ backend: Backend, _ testCase: Case, _ a: [Float], _ b: [Float], _ bias: [Float], _ c: [Float],
-                     _ bType: DType) throws -> [Float] {
+                     _ storage: Storage) throws -> [Float] {
         let s = testCase.shape
-        let ta = try backend.tensor(a, shape: [a.count], dtype: .float32)
-        let tb = try backend.tensor(b, shape: [b.count], dtype: bType)
+        let ta = try backend.tensor(a, shape: [a.count], dtype: storage.a)
+        let tb = try backend.tensor(b, shape: [b.count], dtype: storage.b)
         let tBias = testCase.bias ? try backend.tensor(bias, shape: [s.n], dtype: .float32) : nil
         // `out` starts as c: untouched gaps between padded batch items must stay as they were.
-        let out = try backend.tensor(c, shape: [c.count], dtype: .float32)
-        let residual = testCase.inPlace ? out : testCase.residual ? try backend.tensor(c.map { $0 * 2 }, shape: [c.count], dtype: .float32) : nil
+        let out = try backend.tensor(c, shape: [c.count], dtype: storage.c)
+        let residual = testCase.inPlace ? out : testCase.residual ? try backend.tensor(c.map { $0 * 2 }, shape: [c.count], dtype: storage.c) : nil
         try backend.gemm(ta, tb, bias: tBias, residual: residual, out: out, s)
         return try backend.read(out)
     }

@@ -45,6 +45,32 @@ final class LayerNormTests: XCTestCase {
         XCTAssertLessThan(relativeMaxError(results[1], results[0]), tolerance, "fp16 weights are widened identically")
     }
 
+    /// An fp16 output (the transformer blocks' normalised activations): the same fp32 arithmetic, each value rounded
+    /// once to fp16 by both backends.
+    func testRowLayerNormHalfOutput() throws {
+        let gpu = try VulkanTesting.backend()
+        try XCTSkipUnless(gpu.supportsHalf, "\(gpu.deviceName) has no fp16 storage")
+        var random = SeededRandom(seed: 14)
+        for (rows, dim) in [(5, 7), (2049, 37), (3, 3001)] {
+            for offset: Float in [0, 100] {
+                let x = random.floats(rows * dim).map { $0 + offset }
+                let weight = random.floats(dim, 0.5, 1.5), bias = random.floats(dim)
+                var results: [[Float]] = []
+                for backend in [cpu, gpu] as [Backend] {
+                    let out = try backend.empty(shape: [rows, dim], dtype: .float16)
+                    try backend.layerNorm(backend.tensor(x, shape: [rows, dim], dtype: .float32),
+                                          weight: backend.tensor(weight, shape: [dim], dtype: .float32),
+                                          bias: backend.tensor(bias, shape: [dim], dtype: .float32), out: out, rows: rows, dim: dim, eps: 1e-5)
+                    XCTAssertEqual(out.dtype, .float16)
+                    results.append(try backend.read(out))
+                }
+                let error = relativeMaxError(results[1], results[0])
+                XCTAssertLessThan(error, (offset == 0 ? tolerance : offsetTolerance) + halfRoundingTolerance,
+                                  "layerNorm fp16 out rows \(rows) dim \(dim) offset \(offset): error \(error)")
+            }
+        }
+    }
+
     func testSampleLayerNormAwkwardSizes() throws {
         let gpu = try VulkanTesting.backend()
         var random = SeededRandom(seed: 13)

@@ -44,6 +44,20 @@ final class ModelLoadingTests: XCTestCase {
         XCTAssertTrue(model.weights.unusedKeys.contains("mask_decoder.iou_prediction_head.layers.0.weight"))
     }
 
+    /// fp16 stores the image encoder's Linear weights (patch embedding included) as fp16; the text tower and the
+    /// mask decoder, and every bias and norm, stay fp32 (see `Precision`).
+    func testHalfPrecisionStoresTheImageEncoderInFP16() throws {
+        let weights = try SegVolModel(modelDirectory: Fixtures.model("text"), backend: CPUBackend(), precision: .fp16).weights
+        for name in ["image_encoder.patch_embedding.patch_embeddings.1", "image_encoder.blocks.1.attn.qkv", "image_encoder.blocks.0.mlp.linear2"] {
+            XCTAssertEqual(weights.linear(name).weight.dtype, .float16, name)
+        }
+        for name in ["text_encoder.dim_align", "text_encoder.clip_text_model.text_model.encoder.layers.0.self_attn.qkv", "mask_decoder.transformer.layers.0.self_attn.q_proj"] {
+            XCTAssertEqual(weights.linear(name).weight.dtype, .float32, name)
+        }
+        XCTAssertEqual(weights.linear("image_encoder.blocks.0.attn.out_proj").bias?.dtype, .float32)
+        XCTAssertEqual(weights.norm("image_encoder.blocks.0.norm1").weight.dtype, .float32)
+    }
+
     func testTruncatedCheckpoint() throws {
         let bytes = try Data(contentsOf: Fixtures.model("text").appendingPathComponent("pytorch_model.bin"))
         let message = loadError(try folder(from: "text", weights: bytes.prefix(bytes.count * 6 / 10)))

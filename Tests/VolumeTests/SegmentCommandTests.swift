@@ -47,6 +47,20 @@ final class SegmentCommandTests: XCTestCase {
         XCTAssertEqual(leftovers, [])
     }
 
+    /// `--precision fp16` reaches the model (the Dice against fp32 is PrecisionFixtureTests' job).
+    func testHalfPrecisionOption() throws {
+        _ = try VulkanTesting.backend()
+        let masks = scratch.appendingPathComponent("masks")
+        let run = try CLIRunner.run(["segment", "--model", model, "--image", ct, "--text", "liver", "--out-dir", masks.path,
+                                     "--precision", "fp16", "--no-zoom-in", "--quiet"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertGreaterThan(try NIfTI.read(masks.appendingPathComponent("liver.nii.gz")).data.filter { $0 > 0 }.count, 0)
+        let bad = try CLIRunner.run(["segment", "--model", model, "--image", ct, "--text", "liver", "--out-dir", masks.path,
+                                     "--precision", "fp8", "--overwrite"])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("fp8"), bad.stderr)
+    }
+
     func testRefusesToOverwrite() throws {
         let out = scratch.appendingPathComponent("seg.nii.gz")
         try Data("keep me".utf8).write(to: out)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Model
 import Volume
 
 struct BatchCommand: ParsableCommand {
@@ -55,7 +56,7 @@ struct BatchCommand: ParsableCommand {
     @Option(name: .long, help: "Zoom-in windows: exact (each category's own windows, as the published model; windows that coincide are encoded once) or shared (one grid over the union of the categories' regions, every window encoded once per case; masks differ slightly, see BENCHMARKS.md).")
     var windowGrid: ZoomPipeline.WindowGrid = .exact
 
-    @Option(name: .long, help: "Weights: fp32, or fp16 (the Linear layers' weights stored as fp16 where the device supports it).")
+    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, its sums and residual stream in fp32; fp32 where the device lacks fp16).")
     var precision: Precision = .fp32
 
     @Flag(name: .long, help: "Recompute cases that are already done.")

@@ -32,7 +32,7 @@ struct LoadedModel {
 
     static func load(folder: String, backend: Backend, precision: Precision) throws -> LoadedModel {
         let url = URL(fileURLWithPath: folder).standardizedFileURL
-        let model = try SegVolModel(modelDirectory: url, backend: backend, halfLinearWeights: precision.halfLinearWeights)
+        let model = try SegVolModel(modelDirectory: url, backend: backend, precision: precision)
         let weights = model.weights.checkpointURL
         return LoadedModel(model: model, folder: url, weightsFile: weights, weightsSha256: try SHA256.hex(ofFile: weights))
     }

@@ -5,6 +5,7 @@ extension KernelCase {
     static var all: [KernelCase] {
         gemms + [
             attention(heads: 12, queries: 2048, keys: 2048, headDim: 64, note: "ViT self-attention"),
+            attention(heads: 12, queries: 2048, keys: 2048, headDim: 64, note: "ViT self-attention, --precision fp16", storage: .float16),
             attention(heads: 8, queries: 7, keys: 2048, headDim: 48, note: "decoder token-to-image"),
             attention(heads: 8, queries: 2048, keys: 7, headDim: 48, note: "decoder image-to-token"),
             layerNorm,
@@ -14,26 +15,29 @@ extension KernelCase {
         ]
     }
 
-    /// The ViT's GEMMs with fp32 weights, then with fp16 weights (fp32 accumulation).
+    /// The ViT's GEMMs with fp32 weights, with fp16 weights (fp32 accumulation), then with fp16 weights and
+    /// activations (A and C, as under --precision fp16).
     static var gemms: [KernelCase] {
-        [DType.float32, .float16].flatMap { weights in
+        [(DType.float32, DType.float32), (.float16, .float32), (.float16, .float16)].flatMap { weights, activations in
             [(2048, 2304, 768, "ViT qkv"), (2048, 3072, 768, "ViT MLP up"), (2048, 768, 3072, "ViT MLP down")].map { m, n, k, note in
-                gemm(m: m, n: n, k: k, weights: weights, note: note)
+                gemm(m: m, n: n, k: k, weights: weights, activations: activations, note: note)
             }
         }
     }
 
-    static func gemm(m: Int, n: Int, k: Int, weights: DType, note: String) -> KernelCase {
+    static func gemm(m: Int, n: Int, k: Int, weights: DType, activations: DType, note: String) -> KernelCase {
         let shape = GemmShape(m: m, n: n, k: k)
         return KernelCase(
-            name: weights == .float16 ? "gemm_fp16w" : "gemm", shape: "\(m)x\(n)x\(k)", flops: shape.flops,
-            extra: ["m": m, "n": n, "k": k, "note": note, "weights": weights == .float16 ? "fp16" : "fp32"],
+            name: activations == .float16 ? "gemm_fp16" : weights == .float16 ? "gemm_fp16w" : "gemm", shape: "\(m)x\(n)x\(k)",
+            flops: shape.flops,
+            extra: ["m": m, "n": n, "k": k, "note": note, "weights": weights == .float16 ? "fp16" : "fp32",
+                    "activations": activations == .float16 ? "fp16" : "fp32"],
             variants: gemmVariants,
             make: { backend in
-                let a = try random(backend, m * k, seed: 1).reshaped([m, k])
+                let a = try random(backend, m * k, seed: 1, dtype: activations).reshaped([m, k])
                 let b = try random(backend, n * k, seed: 2, dtype: weights).reshaped([n, k])
                 let bias = try random(backend, n, seed: 3)
-                let out = try backend.empty(shape: [m, n])
+                let out = try backend.empty(shape: [m, n], dtype: activations)
                 return { try backend.gemm(a, b, bias: bias, residual: nil, out: out, shape) }
             })
     }
@@ -46,17 +50,18 @@ extension KernelCase {
         }
     }
 
-    static func attention(heads: Int, queries: Int, keys: Int, headDim: Int, note: String) -> KernelCase {
+    /// Attention with Q, K, V and out stored as `storage`.
+    static func attention(heads: Int, queries: Int, keys: Int, headDim: Int, note: String, storage: DType = .float32) -> KernelCase {
         let shape = AttentionShape(batch: 1, heads: heads, queries: queries, keys: keys, headDim: headDim)
         let width = heads * headDim
         return KernelCase(
-            name: "attention", shape: "\(heads)x\(queries)x\(keys)x\(headDim)", flops: shape.flops,
+            name: storage == .float16 ? "attention_fp16" : "attention", shape: "\(heads)x\(queries)x\(keys)x\(headDim)", flops: shape.flops,
             extra: ["heads": heads, "queries": queries, "keys": keys, "head_dim": headDim, "note": note],
             make: { backend in
-                let q = try random(backend, queries * width, seed: 4)
-                let k = try random(backend, keys * width, seed: 5)
-                let v = try random(backend, keys * width, seed: 6)
-                let out = try backend.empty(shape: [queries, width])
+                let q = try random(backend, queries * width, seed: 4, dtype: storage)
+                let k = try random(backend, keys * width, seed: 5, dtype: storage)
+                let v = try random(backend, keys * width, seed: 6, dtype: storage)
+                let out = try backend.empty(shape: [queries, width], dtype: storage)
                 return {
                     try backend.attention(q: .packed(q, rows: queries, heads: heads, headDim: headDim),
                                           k: .packed(k, rows: keys, heads: heads, headDim: headDim),

@@ -15,6 +15,9 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(name: .long, help: "A model-config.json with other sizes (default: the published sizes).")
     var modelConfig: String?
 
+    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, sums in fp32).")
+    var precision: Precision = .fp32
+
     /// Token ids of "A computerized tomography of a liver." (CLIP BPE), so no tokenizer files are needed.
     static let liverTokens: [Int32] = [49406, 320, 11639, 704, 7690, 999, 22399, 539, 320, 12639, 269, 49407]
 
@@ -35,13 +38,13 @@ struct ModelBenchCommand: ParsableCommand {
             if !options.json {
                 print("model: spatial size \(config.spatialSize), embed \(config.embedDim), \(config.vitLayers) ViT layers; published PyTorch on 2 CPU cores: about 7600 ms per forward")
             }
-            report.printTable(columns: [("stage", "stage"), ("backend", "backend"), ("device", "device"), ("ms", "wall ms"),
-                                        ("gpu_ms", "GPU ms"), ("dispatches", "dispatches")])
+            report.printTable(columns: [("stage", "stage"), ("backend", "backend"), ("device", "device"), ("precision", "precision"),
+                                        ("ms", "wall ms"), ("gpu_ms", "GPU ms"), ("dispatches", "dispatches")])
         }
     }
 
     private func measure(on backend: Backend, config: SegVolConfig, runs: Int, warmup: Int, report: inout Report) throws {
-        let weights = try ModelWeights(randomWithSeed: 42, config: config, backend: backend)
+        let weights = try ModelWeights(randomWithSeed: 42, config: config, backend: backend, precision: precision)
         let model = try SegVolModel(config: config, weights: weights, tokenizer: nil, backend: backend)
         var state: UInt64 = 7
         let voxels = (0..<config.spatialVolume).map { _ -> Float in
@@ -67,7 +70,9 @@ struct ModelBenchCommand: ParsableCommand {
             try backend.synchronize()
             kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
         }
-        report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "ms": encoder]
+        // fp16 runs as fp32 on a backend without fp16 storage: report what ran.
+        let ran = backend.supportsHalf ? precision.rawValue : Precision.fp32.rawValue
+        report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": ran, "ms": encoder]
                    .merging(kernelMilliseconds()) { a, _ in a })
         kernelTimes = []
         let forward = try medianMilliseconds(runs: runs, warmup: warmup) {
@@ -80,7 +85,7 @@ struct ModelBenchCommand: ParsableCommand {
             try backend.synchronize()
             kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
         }
-        report.add(["stage": "forward", "backend": backend.kind, "device": backend.deviceName, "ms": forward]
+        report.add(["stage": "forward", "backend": backend.kind, "device": backend.deviceName, "precision": ran, "ms": forward]
                    .merging(kernelMilliseconds()) { a, _ in a })
     }
 }

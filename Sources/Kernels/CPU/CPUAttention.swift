@@ -2,6 +2,7 @@ import Foundation
 
 /// Attention reference: for each (batch, head, query) the scores against every key, a max-subtracted
 /// softmax, then the weighted sum of value rows. The score row is stored here (the shader never does).
+/// Sums are fp32; an fp16 out is rounded once per value.
 extension CPUBackend {
     public func attention(q: AttentionOperand, k: AttentionOperand, v: AttentionOperand, out: AttentionOperand,
                           _ shape: AttentionShape) throws {
@@ -51,7 +52,7 @@ extension CPUBackend {
         }
         }
         }
-        storage(out.tensor).values = result
+        store(result, into: out.tensor)
     }
 }
 
@@ -60,6 +61,7 @@ func validateAttention(q: AttentionOperand, k: AttentionOperand, v: AttentionOpe
                        _ shape: AttentionShape) throws {
     try require(shape.batch >= 1 && shape.heads >= 1 && shape.queries >= 1 && shape.keys >= 1 && shape.headDim >= 1,
                 "attention: empty shape \(shape)")
+    try require(k.tensor.dtype == q.tensor.dtype && v.tensor.dtype == q.tensor.dtype, "attention: q, k and v must share one dtype")
     for (name, operand, rows) in [("q", q, shape.queries), ("k", k, shape.keys), ("v", v, shape.keys), ("out", out, shape.queries)] {
         try require(operand.offset >= 0 && operand.rowStride >= 0 && operand.headStride >= 0 && operand.batchStride >= 0,
                     "attention: \(name) has a negative offset or stride")

@@ -1,4 +1,4 @@
-/// Values of a CPU tensor; fp16 tensors hold fp32 values rounded to half precision.
+/// Values of a CPU tensor; fp16 tensors hold fp32 values rounded to half precision, so reading them is exact.
 public final class CPUStorage {
     public var values: [Float]
     init(_ values: [Float]) { self.values = values }
@@ -9,28 +9,36 @@ public final class CPUStorage {
 public final class CPUBackend: Backend {
     public let kind = "cpu"
     public var deviceName: String { "CPU reference" }
-    public let supportsHalf = false
+    /// fp16 tensors hold fp16-rounded values: the reference for the GPU's fp16 storage.
+    public let supportsHalf = true
 
     public init() {}
 
     public func tensor(_ values: [Float], shape: [Int], dtype: DType = .float32) throws -> Tensor {
         try require(values.count == shape.reduce(1, *), "tensor: \(values.count) values for shape \(shape)")
-        let stored = dtype == .float16 ? values.map { Float(Float16($0)) } : values
-        return Tensor(shape: shape, dtype: dtype, storage: CPUStorage(stored))
+        let tensor = Tensor(shape: shape, dtype: dtype, storage: CPUStorage([]))
+        store(values, into: tensor)
+        return tensor
     }
 
-    public func empty(shape: [Int]) throws -> Tensor {
-        Tensor(shape: shape, storage: CPUStorage([Float](repeating: 0, count: shape.reduce(1, *))))
+    public func empty(shape: [Int], dtype: DType) throws -> Tensor {
+        Tensor(shape: shape, dtype: dtype, storage: CPUStorage([Float](repeating: 0, count: shape.reduce(1, *))))
     }
 
     public func write(_ values: [Float], into tensor: Tensor) throws {
         try require(values.count == tensor.count, "write: \(values.count) values into a tensor of \(tensor.count)")
-        storage(tensor).values = values
+        store(values, into: tensor)
     }
 
     public func read(_ tensor: Tensor) throws -> [Float] { storage(tensor).values }
 
     public func synchronize() throws {}
+
+    /// Sets a tensor's values, rounded to fp16 when it is fp16 (as the GPU's fp16 stores round): ops that
+    /// may write fp16 tensors store their results through this.
+    func store(_ values: [Float], into tensor: Tensor) {
+        storage(tensor).values = tensor.dtype == .float16 ? values.map { Float(Float16($0)) } : values
+    }
 
     /// The backing array of a CPU tensor (ops use it directly).
     func storage(_ tensor: Tensor) -> CPUStorage {

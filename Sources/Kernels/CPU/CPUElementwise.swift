@@ -5,6 +5,7 @@ extension CPUBackend {
     public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor) throws {
         try require(b.count > 0 && a.count % b.count == 0 && out.count == a.count,
                     "binary: b (\(b.count)) must divide a (\(a.count)) and out (\(out.count)) must equal a")
+        try require([a, b, out].allSatisfy { $0.dtype == .float32 }, "binary: only fp32 tensors")
         let x = storage(a).values, y = storage(b).values
         var result = [Float](repeating: 0, count: a.count)
         for i in 0..<a.count {
@@ -16,6 +17,7 @@ extension CPUBackend {
 
     public func unary(_ op: UnaryOp, _ x: Tensor, out: Tensor) throws {
         try require(out.count == x.count, "unary: out (\(out.count)) must equal x (\(x.count))")
+        try require(x.dtype == .float32 && out.dtype == .float32, "unary: only fp32 tensors")
         storage(out).values = storage(x).values.map { unaryReference(op, $0) }
     }
 
@@ -23,6 +25,7 @@ extension CPUBackend {
         try require(sourceOffset >= 0 && destinationOffset >= 0 && count >= 0
                         && sourceOffset + count <= source.count && destinationOffset + count <= destination.count,
                     "copy: \(count) elements from \(sourceOffset) of \(source.count) to \(destinationOffset) of \(destination.count)")
+        try require(source.dtype == destination.dtype, "copy: source and destination types differ")
         let values = storage(source).values
         let target = storage(destination)
         for i in 0..<count { target.values[destinationOffset + i] = values[sourceOffset + i] }

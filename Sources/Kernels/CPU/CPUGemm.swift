@@ -1,4 +1,4 @@
-/// GEMM reference: C = act(A·Bᵀ + bias) + residual, per batch item, accumulated in fp32.
+/// GEMM reference: C = act(A·Bᵀ + bias) + residual, per batch item, accumulated in fp32 (an fp16 C is rounded once).
 extension CPUBackend {
     public func gemm(_ a: Tensor, _ b: Tensor, bias: Tensor?, residual: Tensor?, out: Tensor, _ shape: GemmShape) throws {
         try GemmShape.validate(a, b, bias: bias, residual: residual, out: out, shape)
@@ -42,13 +42,13 @@ extension CPUBackend {
                 }
             }
         }
-        storage(out).values = result
+        store(result, into: out)
     }
 }
 
 extension GemmShape {
     /// The checks both backends make: sizes, strides that fit the tensors, dtypes. The residual has
-    /// the layout of `out` (stride `strideC`).
+    /// the layout and dtype of `out` (stride `strideC`); the bias is fp32.
     static func validate(_ a: Tensor, _ b: Tensor, bias: Tensor?, residual: Tensor?, out: Tensor, _ s: GemmShape) throws {
         try require(s.m > 0 && s.n > 0 && s.k > 0 && s.batch > 0,
                     "gemm: m, n, k and batch must be positive (m \(s.m), n \(s.n), k \(s.k), batch \(s.batch))")
@@ -64,7 +64,6 @@ extension GemmShape {
         let cNeeded = last * s.strideC + s.m * s.n
         try require(out.count >= cNeeded,
                     "gemm: out has \(out.count) elements, needs \(cNeeded) for batch \(s.batch) × \(s.m)x\(s.n) at stride \(s.strideC)")
-        try require(a.dtype == .float32 && out.dtype == .float32, "gemm: a and out must be fp32")
         if let bias {
             try require(bias.count == s.n, "gemm: bias has \(bias.count) elements, expected n = \(s.n)")
             try require(bias.dtype == .float32, "gemm: bias must be fp32")
@@ -72,7 +71,7 @@ extension GemmShape {
         if let residual {
             try require(residual.count >= cNeeded,
                         "gemm: residual has \(residual.count) elements, needs \(cNeeded) (the layout of out)")
-            try require(residual.dtype == .float32, "gemm: residual must be fp32")
+            try require(residual.dtype == out.dtype, "gemm: residual must have out's dtype")
         }
     }
 }

@@ -4,14 +4,16 @@ import Foundation
 /// stays exact enough to judge the fp32 shaders even for large, offset inputs.
 extension CPUBackend {
     public func layerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, rows: Int, dim: Int, eps: Float) throws {
-        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: rows, size: dim, name: "layerNorm")
-        storage(out).values = normalise(storage(x).values, into: storage(out).values, weight: storage(weight).values,
-                                        bias: storage(bias).values, groups: rows, size: dim, eps: eps)
+        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: rows, size: dim, name: "layerNorm",
+                              halfOutputAllowed: true)
+        store(normalise(storage(x).values, into: storage(out).values, weight: storage(weight).values,
+                        bias: storage(bias).values, groups: rows, size: dim, eps: eps), into: out)
     }
 
     public func sampleLayerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, samples: Int, sampleSize: Int,
                                 eps: Float) throws {
-        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: samples, size: sampleSize, name: "sampleLayerNorm")
+        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: samples, size: sampleSize, name: "sampleLayerNorm",
+                              halfOutputAllowed: false)
         storage(out).values = normalise(storage(x).values, into: storage(out).values, weight: storage(weight).values,
                                         bias: storage(bias).values, groups: samples, size: sampleSize, eps: eps)
     }
@@ -41,11 +43,16 @@ extension CPUBackend {
     }
 }
 
-/// Size checks shared by both backends.
-func validateLayerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, groups: Int, size: Int, name: String) throws {
+/// Size and dtype checks shared by both backends: x is fp32, weight and bias share a dtype, and `out` may be
+/// fp16 where `halfOutputAllowed`.
+func validateLayerNorm(_ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, groups: Int, size: Int, name: String,
+                       halfOutputAllowed: Bool) throws {
     try require(groups >= 1 && size >= 1, "\(name): \(groups) groups of \(size) values")
     try require(x.count >= groups * size && out.count >= groups * size,
                 "\(name): x (\(x.count)) and out (\(out.count)) must hold \(groups) x \(size) values")
     try require(weight.count == size && bias.count == size,
                 "\(name): weight (\(weight.count)) and bias (\(bias.count)) must have \(size) values")
+    try require(x.dtype == .float32, "\(name): x must be fp32")
+    try require(weight.dtype == bias.dtype, "\(name): weight and bias must have the same dtype")
+    try require(out.dtype == .float32 || halfOutputAllowed, "\(name): out must be fp32")
 }

@@ -37,8 +37,9 @@ public final class VulkanBackend: Backend {
         return tensor
     }
 
-    public func empty(shape: [Int]) throws -> Tensor {
-        Tensor(shape: shape, storage: try device.makeBuffer(bytes: shape.reduce(1, *) * 4))
+    public func empty(shape: [Int], dtype: DType) throws -> Tensor {
+        let stored: DType = dtype == .float16 && supportsHalf ? .float16 : .float32
+        return Tensor(shape: shape, dtype: stored, storage: try device.makeBuffer(bytes: shape.reduce(1, *) * stored.size))
     }
 
     public func write(_ values: [Float], into tensor: Tensor) throws {

@@ -8,6 +8,7 @@ import VulkanRuntime
 /// - `.sharedTiles`, `attention_tiled.comp` (desktop GPUs, FlashAttention-2 style): the work group stages
 ///   blocks of K and V rows in shared memory and each invocation owns one query row; an online softmax over
 ///   all keys per block of queries of one (head, batch).
+/// Both have fp16 builds (`QKV_HALF`: Q, K and V stored as fp16; `OUT_HALF`: out), chosen by the operands' dtypes.
 public struct AttentionKernel {
     public enum Variant: Sendable, CaseIterable { case sharedTiles, blocked }
 
@@ -41,9 +42,6 @@ public struct AttentionKernel {
                        out: AttentionOperand, _ shape: AttentionShape) throws {
         try validateAttention(q: q, k: k, v: v, out: out, shape)
         try require(shape.headDim <= maxHeadDim, "attention: head dim \(shape.headDim) exceeds \(maxHeadDim)")
-        for operand in [q, k, v, out] {
-            try require(operand.tensor.dtype == .float32, "attention: operands must be fp32")
-        }
         let info = backend.device.info
         let variant = variant(for: info)
         if variant == .blocked { return try recordBlocked(backend, q: q, k: k, v: v, out: out, shape) }
@@ -51,10 +49,9 @@ public struct AttentionKernel {
         let pipeline = try backend.pipeline("attention_tiled", defines: [
             ("HEAD_DIM", "\(shape.headDim)"), ("LOCAL_SIZE", "\(config.localSize)"), ("ROWS", "\(config.rows)"),
             ("SHARED_KEYS", "\(config.sharedKeys)"),
-        ], bindings: 4)
+        ] + storageDefines(q: q, out: out), bindings: 4)
 
         // All batch items in one dispatch when the views fit a binding, else one dispatch per item.
-        let limit = backend.maxBindingElements()
         let operands = [(q, shape.queries), (k, shape.keys), (v, shape.keys), (out, shape.queries)]
         func windows(_ first: Int, _ count: Int) -> [BindingWindow] {
             operands.enumerated().map { index, item in
@@ -63,12 +60,12 @@ public struct AttentionKernel {
                               access: index == 3 ? .write : .read)
             }
         }
-        let batchesPerDispatch = windows(0, shape.batch).allSatisfy { $0.count <= limit } ? shape.batch : 1
+        let batchesPerDispatch = fitBindings(backend, windows(0, shape.batch), operands.map(\.0)) ? shape.batch : 1
         var first = 0
         while first < shape.batch {
             let count = min(batchesPerDispatch, shape.batch - first)
             let views = windows(first, count)
-            try require(views.allSatisfy { $0.count <= limit }, "attention: one batch item of a view spans more than one binding")
+            try require(fitBindings(backend, views, operands.map(\.0)), "attention: one batch item of a view spans more than one binding")
             var push: [UInt32] = [shape.queries.word, shape.keys.word, (shape.causal ? 1 : 0).word, shape.scale.word]
             for (window, (operand, _)) in zip(views, operands) {
                 push += [window.offset.word, operand.rowStride.word, operand.headStride.word, operand.batchStride.word]
@@ -81,6 +78,16 @@ public struct AttentionKernel {
 }
 
 extension AttentionKernel {
+    /// The defines of the fp16 builds: Q, K and V share a dtype, out has its own.
+    static func storageDefines(q: AttentionOperand, out: AttentionOperand) -> [(String, String)] {
+        [("QKV_HALF", q.tensor.dtype == .float16 ? "1" : "0"), ("OUT_HALF", out.tensor.dtype == .float16 ? "1" : "0")]
+    }
+
+    /// Whether every view's window fits one binding, counted in elements of its tensor's dtype.
+    static func fitBindings(_ backend: VulkanBackend, _ windows: [BindingWindow], _ operands: [AttentionOperand]) -> Bool {
+        zip(windows, operands).allSatisfy { $0.count <= backend.maxBindingElements($1.tensor.dtype) }
+    }
+
     /// Register block of the scores and values shaders (BM x BN in both).
     static let block = (rows: 16, columns: 8)
     /// Scratch scores per chunk, in floats (64 MiB): larger chunks measured faster (more work groups per
@@ -105,9 +112,12 @@ extension AttentionKernel {
             operands.flatMap { [$0.offset, $0.rowStride, $0.headStride, $0.batchStride] }.allSatisfy { $0 % 4 == 0 }
                 && shape.headDim % 4 == 0
         }
-        let scoresPipeline = try backend.pipeline("attention_scores", defines: [("VEC4", aligned([q, k]) ? "1" : "0")], bindings: 3)
+        let storage = storageDefines(q: q, out: out)
+        let scoresPipeline = try backend.pipeline("attention_scores", defines: [("VEC4", aligned([q, k]) ? "1" : "0")] + storage,
+                                                  bindings: 3)
         let softmaxPipeline = try backend.pipeline("attention_softmax", bindings: 2)
-        let valuesPipeline = try backend.pipeline("attention_values", defines: [("VEC4", aligned([v]) ? "1" : "0")], bindings: 4)
+        let valuesPipeline = try backend.pipeline("attention_values", defines: [("VEC4", aligned([v]) ? "1" : "0")] + storage,
+                                                  bindings: 4)
         let localSize = 64
         let blocksN = (shape.keys + block.columns - 1) / block.columns
         let valueBlocksN = (shape.headDim + block.columns - 1) / block.columns
@@ -119,7 +129,7 @@ extension AttentionKernel {
                               end: attentionExtent(item.0, shape, rows: item.1, batches: b + 1),
                               access: index == 3 ? .write : .read)
             }
-            try require(views.allSatisfy { $0.count <= limit }, "attention: one batch item of a view spans more than one binding")
+            try require(fitBindings(backend, views, operands.map(\.0)), "attention: one batch item of a view spans more than one binding")
             for first in stride(from: 0, to: shape.queries, by: chunk) {
                 let rows = min(chunk, shape.queries - first)
                 let blocksM = (rows + block.rows - 1) / block.rows

@@ -7,6 +7,7 @@ struct BinaryKernel {
     static func record(_ backend: VulkanBackend, _ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor) throws {
         try require(b.count > 0 && a.count % b.count == 0 && out.count == a.count,
                     "binary: b (\(b.count)) must divide a (\(a.count)) and out (\(out.count)) must equal a")
+        try require([a, b, out].allSatisfy { $0.dtype == .float32 }, "binary: only fp32 tensors")
         let pipeline = try backend.pipeline("binary", bindings: 3)
         let chunk = backend.maxBindingElements()
         // A broadcast b is bound whole; a b as large as a is chunked with it.

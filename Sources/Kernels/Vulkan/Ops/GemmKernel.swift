@@ -1,7 +1,7 @@
 import VulkanRuntime
 
-/// The GEMM shaders; `GemmKernel.variant(for:info:bDType:)` picks one per device, and B's dtype
-/// (fp32 or fp16 weights) selects the half-storage build of whichever runs.
+/// The GEMM shaders; `GemmKernel.variant(for:info:bDType:)` picks one per device, and the dtypes of A, B
+/// (fp16 weights) and C (fp16 activations) select the half-storage build of whichever runs.
 public enum GemmVariant: String, CaseIterable, Sendable {
     /// `gemm_registers.comp`: 16x8 blocks of C in registers, no shared memory (CPU devices: lavapipe).
     case registerBlocked
@@ -39,10 +39,12 @@ public enum GemmKernel {
     }
 
     /// Shader file and defines of one build of a variant; public so tests can compile every build,
-    /// including those the device cannot run. `vec4` (register-blocked only) selects vec4 loads.
-    public static func shader(_ variant: GemmVariant, bLayout: GemmShape.BLayout, bHalf: Bool,
-                              vec4: Bool = false) -> (file: String, defines: [(String, String)]) {
-        var defines = [("B_KN", bLayout == .kn ? "1" : "0"), ("B_HALF", bHalf ? "1" : "0")]
+    /// including those the device cannot run. `aHalf`, `bHalf`, `cHalf`: which operands are stored as fp16
+    /// (the residual has C's type); `vec4` (register-blocked only) selects vec4 loads.
+    public static func shader(_ variant: GemmVariant, bLayout: GemmShape.BLayout, aHalf: Bool = false, bHalf: Bool,
+                              cHalf: Bool = false, vec4: Bool = false) -> (file: String, defines: [(String, String)]) {
+        var defines = [("B_KN", bLayout == .kn ? "1" : "0"), ("A_HALF", aHalf ? "1" : "0"), ("B_HALF", bHalf ? "1" : "0"),
+                       ("C_HALF", cHalf ? "1" : "0")]
         switch variant {
         case .registerBlocked:
             defines.append(("VEC4", vec4 ? "1" : "0"))
@@ -69,38 +71,38 @@ public enum GemmKernel {
         let info = backend.device.info
         let variant = forcedVariant ?? variant(for: shape, info: info, bDType: b.dtype)
         try require(isSupported(variant, info: info), "gemm: the \(variant) variant is not supported on \(info.name)")
-        let plan = try GemmChunkPlan(shape, limitA: bindingElementsOverride ?? backend.maxBindingElements(a.dtype),
-                                     limitB: bindingElementsOverride ?? backend.maxBindingElements(b.dtype))
-        guard plan.splitsK && (shape.activation != .none || residual != nil) else {
+        let plan = try chunkPlan(backend, a: a.dtype, b: b.dtype, out: out.dtype, shape)
+        guard plan.splitsK else {
             for chunk in plan.chunks {
-                try dispatch(backend, variant, a, b, bias: chunk.ks.lowerBound == 0 ? bias : nil,
-                             residual: chunk.ks.lowerBound == 0 ? residual : out, out: out, shape, chunk,
-                             activation: plan.splitsK ? .none : shape.activation)
+                try dispatch(backend, variant, a, b, bias: bias, residual: residual, partialSums: nil, out: out, shape, chunk,
+                             activation: shape.activation)
             }
             return
         }
-        // Split along k, the activation and the residual apply to the whole sum: accumulate it in scratch
-        // (out may be the residual), then finish with element-wise passes.
-        try require(shape.strideC == shape.m * shape.n && out.count == shape.batch * shape.m * shape.n,
-                    "gemm: a split along k with an activation or residual needs a contiguous output")
-        let sum = try backend.scratch("gemm.sum", count: out.count)
+        // Split along k: the earlier k chunks accumulate fp32 sums in scratch laid out like C; the last one adds
+        // them before the activation and the residual and writes C, so C is rounded once whatever its type.
+        let sums = try backend.scratch("gemm.sum", count: out.count)
         for chunk in plan.chunks {
-            try dispatch(backend, variant, a, b, bias: chunk.ks.lowerBound == 0 ? bias : nil,
-                         residual: chunk.ks.lowerBound == 0 ? nil : sum, out: sum, shape, chunk, activation: .none)
+            let first = chunk.ks.lowerBound == 0, last = chunk.ks.upperBound == shape.k
+            try dispatch(backend, variant, a, b, bias: first ? bias : nil, residual: last ? residual : nil,
+                         partialSums: first ? nil : sums, out: last ? out : sums, shape, chunk,
+                         activation: last ? shape.activation : .none)
         }
-        let product = Tensor(shape: [out.count], storage: sum.storage)
-        if let op = shape.activation.unaryOp { try backend.unary(op, product, out: product) }
-        if let residual {
-            try backend.binary(.add, product, residual, out: out)
-        } else {
-            try backend.copy(product, sourceOffset: 0, to: out, destinationOffset: 0, count: out.count)
-        }
+    }
+
+    /// Chunks whose windows fit one binding, in elements of each operand's type; when the plan splits k, C's
+    /// windows must also fit as fp32 (the partial sums are laid out like C).
+    static func chunkPlan(_ backend: VulkanBackend, a: DType, b: DType, out: DType, _ shape: GemmShape) throws -> GemmChunkPlan {
+        func limit(_ dtype: DType) -> Int { bindingElementsOverride ?? backend.maxBindingElements(dtype) }
+        let plan = try GemmChunkPlan(shape, limitA: limit(a), limitB: limit(b), limitC: limit(out))
+        guard plan.splitsK && out != .float32 else { return plan }
+        return try GemmChunkPlan(shape, limitA: limit(a), limitB: limit(b), limitC: limit(.float32))
     }
 
     /// Records one chunk: each operand is bound as a window holding the chunk's elements.
     private static func dispatch(_ backend: VulkanBackend, _ variant: GemmVariant, _ a: Tensor, _ b: Tensor,
-                                 bias: Tensor?, residual: Tensor?, out: Tensor, _ shape: GemmShape, _ chunk: GemmChunk,
-                                 activation: Activation) throws {
+                                 bias: Tensor?, residual: Tensor?, partialSums: Tensor?, out: Tensor, _ shape: GemmShape,
+                                 _ chunk: GemmChunk, activation: Activation) throws {
         let info = backend.device.info
         let (m, n, k) = (chunk.rows.count, chunk.cols.count, chunk.ks.count)
         let aWindow = BindingWindow(backend, a, start: chunk.aRange(shape).lowerBound, end: chunk.aRange(shape).upperBound, access: .read)
@@ -108,16 +110,18 @@ public enum GemmKernel {
         let cRange = chunk.cRange(shape)
         let cWindow = BindingWindow(backend, out, start: cRange.lowerBound, end: cRange.upperBound, access: .write)
         let rWindow = residual.map { BindingWindow(backend, $0, start: cRange.lowerBound, end: cRange.upperBound, access: .read) }
+        let sWindow = partialSums.map { BindingWindow(backend, $0, start: cRange.lowerBound, end: cRange.upperBound, access: .read) }
 
         // vec4 loads need every row of A and B, and both windows, to start on a multiple of 4 elements.
         let vec4 = k % 4 == 0 && shape.k % 4 == 0 && shape.strideA % 4 == 0 && shape.strideB % 4 == 0
             && aWindow.offset % 4 == 0 && bWindow.offset % 4 == 0 && (shape.bLayout == .nk || shape.n % 4 == 0)
-        var (file, defines) = shader(variant, bLayout: shape.bLayout, bHalf: b.dtype == .float16, vec4: vec4)
+        var (file, defines) = shader(variant, bLayout: shape.bLayout, aHalf: a.dtype == .float16, bHalf: b.dtype == .float16,
+                                     cHalf: out.dtype == .float16, vec4: vec4)
         // The register kernel reads A and B as texels where the views allow (lavapipe's fast load path).
         let texels = variant == .registerBlocked && vec4
             ? aWindow.texelBinding(backend, a).flatMap { at in bWindow.texelBinding(backend, b).map { (at, $0) } } : nil
         if texels != nil { defines.append(("TEXEL", "1")) }
-        let pipeline = try backend.pipeline(file, defines: defines, bindings: 5, texelBindings: texels != nil ? [0, 1] : [])
+        let pipeline = try backend.pipeline(file, defines: defines, bindings: 6, texelBindings: texels != nil ? [0, 1] : [])
 
         let groupsXY: (x: Int, y: Int)
         let blocksN = (n + registerBlock.n - 1) / registerBlock.n
@@ -133,13 +137,13 @@ public enum GemmKernel {
                     "gemm: \(m)x\(n) needs \(groupsXY.x)x\(groupsXY.y) work groups, beyond the device limit")
 
         // Absent operands are bound to C's window (never read: the flags say so).
-        let flags = (bias == nil ? 0 : 1) | (residual == nil ? 0 : 2)
+        let flags = (bias == nil ? 0 : 1) | (residual == nil ? 0 : 2) | (partialSums == nil ? 0 : 4)
         let bindings = [texels?.0 ?? aWindow.binding, texels?.1 ?? bWindow.binding,
                         bias.map { backend.binding($0, .read) } ?? cWindow.binding,
-                        rWindow?.binding ?? cWindow.binding, cWindow.binding]
+                        rWindow?.binding ?? cWindow.binding, cWindow.binding, sWindow?.binding ?? cWindow.binding]
         let words: [Int] = [m, n, k, shape.strideA, shape.strideB, shape.strideC, 0, Int(activation.rawValue), flags,
                             blocksN, blockCount, shape.k, shape.n, aWindow.offset, bWindow.offset,
-                            chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset]
+                            chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset, sWindow?.offset ?? 0]
         // Batch items go in z, in several dispatches past the device's z limit.
         let maxZ = Int(info.maxComputeWorkGroupCount.2)
         var batchOffset = 0
@@ -187,14 +191,15 @@ struct GemmChunk: Equatable {
 
 /// How a GEMM is cut so that every operand's window fits one binding (maxStorageBufferRange): whole when it
 /// fits (the usual case), else by batch items, then by columns of a `.nk` B or k of a `.kn` B, then by rows.
+/// Limits are in elements of each operand's type; C's covers the residual (same layout and type).
 struct GemmChunkPlan {
     let chunks: [GemmChunk]
     let splitsK: Bool
 
-    init(_ s: GemmShape, limitA: Int, limitB: Int) throws {
+    init(_ s: GemmShape, limitA: Int, limitB: Int, limitC: Int) throws {
         let whole = GemmChunk(batches: 0..<s.batch, rows: 0..<s.m, cols: 0..<s.n, ks: 0..<s.k)
         func fits(_ c: GemmChunk) -> Bool {
-            c.aRange(s).count <= limitA && c.bRange(s).count <= limitB && c.cRange(s).count <= limitA
+            c.aRange(s).count <= limitA && c.bRange(s).count <= limitB && c.cRange(s).count <= limitC
         }
         func pieces(_ total: Int, _ size: Int) -> [Range<Int>] {
             stride(from: 0, to: total, by: size).map { $0..<min($0 + size, total) }
@@ -210,7 +215,7 @@ struct GemmChunkPlan {
         var batchSize = 1
         if fits(item) {
             let spare = [(limitA - item.aRange(s).count, s.strideA), (limitB - item.bRange(s).count, s.strideB),
-                         (limitA - item.cRange(s).count, s.strideC)]
+                         (limitC - item.cRange(s).count, s.strideC)]
             batchSize = min(s.batch, spare.map { $0.1 > 0 ? $0.0 / $0.1 + 1 : s.batch }.min()!)
         }
         // Columns (.nk) or k (.kn) so that one item's B fits; k stays a multiple of 4 for vec4 loads.
@@ -222,10 +227,10 @@ struct GemmChunkPlan {
             }
         }
         // Rows so that A's and C's windows fit.
-        let rowsA = (limitA - ks) / s.k + 1, rowsC = (limitA - cols) / s.n + 1
+        let rowsA = (limitA - ks) / s.k + 1, rowsC = (limitC - cols) / s.n + 1
         let rows = min(s.m, rowsA, rowsC)
         guard cols >= 1, ks >= 1, rows >= 1 else {
-            throw BackendError("gemm: one row of \(s.m)x\(s.n)x\(s.k) does not fit one binding (\(limitA) elements)")
+            throw BackendError("gemm: one row of \(s.m)x\(s.n)x\(s.k) does not fit one binding (\(min(limitA, limitC)) elements)")
         }
         chunks = pieces(s.batch, batchSize).flatMap { batches in
             pieces(s.k, ks).flatMap { kRange in
@@ -235,18 +240,6 @@ struct GemmChunkPlan {
             }
         }
         splitsK = ks < s.k
-    }
-}
-
-extension Activation {
-    /// The element-wise op of an activation, nil for none.
-    var unaryOp: UnaryOp? {
-        switch self {
-        case .none: return nil
-        case .relu: return .relu
-        case .gelu: return .gelu
-        case .quickGelu: return .quickGelu
-        }
     }
 }
 

@@ -2,7 +2,7 @@ import VulkanRuntime
 
 /// `layernorm.comp`: row LayerNorm (one work group per row) and the whole-sample LayerNorm (chunk statistics,
 /// a per-sample merge, then an element-wise apply: three dispatches, the recorder orders them).
-/// Tensors past one binding are processed in runs of whole rows or samples.
+/// Tensors past one binding are processed in runs of whole rows or samples. The rows mode may write fp16.
 struct LayerNormKernel {
     enum Mode: Int { case rows = 0, stats = 1, merge = 2, apply = 3 }
 
@@ -14,16 +14,11 @@ struct LayerNormKernel {
         backend.device.info.kind == .cpu ? 64 : 256
     }
 
-    static func pipeline(_ backend: VulkanBackend, _ mode: Mode, weight: Tensor) throws -> ComputePipeline {
+    static func pipeline(_ backend: VulkanBackend, _ mode: Mode, weight: Tensor, out: Tensor) throws -> ComputePipeline {
         try backend.pipeline("layernorm", defines: [
             ("MODE", "\(mode.rawValue)"), ("LOCAL_SIZE", "\(localSize(backend))"),
-            ("WEIGHT_HALF", weight.dtype == .float16 ? "1" : "0"),
+            ("WEIGHT_HALF", weight.dtype == .float16 ? "1" : "0"), ("OUT_HALF", out.dtype == .float16 ? "1" : "0"),
         ], bindings: 5)
-    }
-
-    static func validate(_ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor) throws {
-        try require(x.dtype == .float32 && out.dtype == .float32, "layerNorm: x and out must be fp32")
-        try require(weight.dtype == bias.dtype, "layerNorm: weight and bias must have the same dtype")
     }
 
     /// Runs of whole groups of `size` values that fit one binding: (first group, group count) pairs.
@@ -36,9 +31,9 @@ struct LayerNormKernel {
 
     static func rows(_ backend: VulkanBackend, _ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, rows: Int, dim: Int,
                      eps: Float) throws {
-        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: rows, size: dim, name: "layerNorm")
-        try validate(x, weight: weight, bias: bias, out: out)
-        let pipeline = try pipeline(backend, .rows, weight: weight)
+        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: rows, size: dim, name: "layerNorm",
+                              halfOutputAllowed: true)
+        let pipeline = try pipeline(backend, .rows, weight: weight, out: out)
         for (first, count) in try runs(backend, groups: rows, size: dim, name: "layerNorm") {
             let start = first * dim, end = (first + count) * dim
             let input = BindingWindow(backend, x, start: start, end: end, access: .read)
@@ -55,13 +50,13 @@ struct LayerNormKernel {
 
     static func samples(_ backend: VulkanBackend, _ x: Tensor, weight: Tensor, bias: Tensor, out: Tensor, samples: Int,
                         sampleSize: Int, eps: Float) throws {
-        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: samples, size: sampleSize, name: "sampleLayerNorm")
-        try validate(x, weight: weight, bias: bias, out: out)
+        try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: samples, size: sampleSize, name: "sampleLayerNorm",
+                              halfOutputAllowed: false)
         let chunks = (sampleSize + valuesPerChunk - 1) / valuesPerChunk
         let localSize = localSize(backend)
-        let stats = try pipeline(backend, .stats, weight: weight)
-        let merge = try pipeline(backend, .merge, weight: weight)
-        let apply = try pipeline(backend, .apply, weight: weight)
+        let stats = try pipeline(backend, .stats, weight: weight, out: out)
+        let merge = try pipeline(backend, .merge, weight: weight, out: out)
+        let apply = try pipeline(backend, .apply, weight: weight, out: out)
         for (first, count) in try runs(backend, groups: samples, size: sampleSize, name: "sampleLayerNorm") {
             // (mean, M2) per chunk, then (mean, 1/std) per sample.
             let scratch = try backend.empty(shape: [count * (chunks + 1) * 2])

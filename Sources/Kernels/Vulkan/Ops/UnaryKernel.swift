@@ -18,6 +18,7 @@ struct UnaryKernel {
 
     static func record(_ backend: VulkanBackend, _ op: UnaryOp, _ x: Tensor, out: Tensor) throws {
         try require(out.count == x.count, "unary: out (\(out.count)) must equal x (\(x.count))")
+        try require(x.dtype == .float32 && out.dtype == .float32, "unary: only fp32 tensors")
         let pipeline = try backend.pipeline("unary", bindings: 2)
         let (opCode, p0, p1) = code(op)
         let chunk = backend.maxBindingElements()
