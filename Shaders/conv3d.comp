@@ -30,6 +30,7 @@ layout(push_constant) uniform Params {
     uint sD, sH, sW;
     uint pD, pH, pW;
     uint hasBias;
+    uint xOffset, yOffset;   // where this run of batch items starts in the x and y bindings (elements)
 } p;
 
 void main() {
@@ -68,7 +69,7 @@ void main() {
                         bool inside = id >= 0 && id < int(p.iD) && ih >= 0 && ih < int(p.iH) && iw >= 0 && iw < int(p.iW);
                         // Load from a clamped position so no address is ever out of bounds, then mask.
                         uint cd = uint(clamp(id, 0, int(p.iD) - 1)), ch = uint(clamp(ih, 0, int(p.iH) - 1)), cw = uint(clamp(iw, 0, int(p.iW) - 1));
-                        float v = x[batchBase[i] + ci * inVolume + (cd * p.iH + ch) * p.iW + cw];
+                        float v = x[p.xOffset + batchBase[i] + ci * inVolume + (cd * p.iH + ch) * p.iW + cw];
                         a[i] = inside ? v : 0.0;
                     }
                     [[unroll]] for (uint j = 0; j < CHANNELS; j++) {
@@ -88,7 +89,7 @@ void main() {
             uint co = channelBlock * CHANNELS + j;
             if (co >= p.cout) break;
             float b = p.hasBias != 0u ? float(bias[co]) : 0.0;
-            y[(n * p.cout + co) * spatial + s] = acc[i][j] + b;
+            y[p.yOffset + (n * p.cout + co) * spatial + s] = acc[i][j] + b;
         }
     }
 }

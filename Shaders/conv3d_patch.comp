@@ -30,6 +30,7 @@ layout(push_constant) uniform Params {
     uint kD, kH, kW;
     uint iD, iH, iW;
     uint hasBias;
+    uint xOffset, yOffset;   // where this run of batch items starts in the x and y bindings (elements)
 } p;
 
 void main() {
@@ -46,7 +47,7 @@ void main() {
         uint q = min(patchBlock * PATCHES + i, p.patches - 1);
         uint s = q % spatial;
         uint pw = s % p.oW, ph = (s / p.oW) % p.oH, pd = s / (p.oW * p.oH);
-        patchBase[i] = ((q / spatial) * p.cin * inVolume + (pd * p.kD * p.iH + ph * p.kH) * p.iW + pw * p.kW) / 4;
+        patchBase[i] = (p.xOffset + (q / spatial) * p.cin * inVolume + (pd * p.kD * p.iH + ph * p.kH) * p.iW + pw * p.kW) / 4;
     }
     uint weightBase[CHANNELS];
     [[unroll]] for (uint j = 0; j < CHANNELS; j++) weightBase[j] = min(channelBlock * CHANNELS + j, p.cout - 1) * k4;
@@ -80,7 +81,7 @@ void main() {
             uint co = channelBlock * CHANNELS + j;
             if (co >= p.cout) break;
             float b = p.hasBias != 0u ? float(bias[co]) : 0.0;
-            y[(n * p.cout + co) * spatial + s] = acc[i][j] + b;
+            y[p.yOffset + (n * p.cout + co) * spatial + s] = acc[i][j] + b;
         }
     }
 }

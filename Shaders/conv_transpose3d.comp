@@ -30,6 +30,7 @@ layout(push_constant) uniform Params {
     uint sD, sH, sW;
     uint pD, pH, pW;
     uint hasBias;
+    uint xOffset, yOffset;   // where this run of batch items starts in the x and y bindings (elements)
 } p;
 
 void main() {
@@ -56,7 +57,7 @@ void main() {
             for (uint kw = 0; kw < p.kW; kw++) {
                 int tw = ow + int(p.pW) - int(kw);
                 if (tw < 0 || tw % int(p.sW) != 0 || tw / int(p.sW) >= int(p.iW)) continue;
-                uint inOffset = n * p.cin * inVolume + (uint(td / int(p.sD)) * p.iH + uint(th / int(p.sH))) * p.iW + uint(tw / int(p.sW));
+                uint inOffset = p.xOffset + n * p.cin * inVolume + (uint(td / int(p.sD)) * p.iH + uint(th / int(p.sH))) * p.iW + uint(tw / int(p.sW));
                 uint tap = (kd * p.kH + kh) * p.kW + kw;
                 for (uint ci = 0; ci < p.cin; ci++) {
                     float a = x[inOffset + ci * inVolume];
@@ -70,6 +71,6 @@ void main() {
         uint co = channelBlock * CHANNELS + j;
         if (co >= p.cout) break;
         float b = p.hasBias != 0u ? float(bias[co]) : 0.0;
-        y[(n * p.cout + co) * spatial + s] = acc[j] + b;
+        y[p.yOffset + (n * p.cout + co) * spatial + s] = acc[j] + b;
     }
 }

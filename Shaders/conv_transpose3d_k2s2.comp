@@ -29,6 +29,7 @@ layout(push_constant) uniform Params {
     uint cout, cin;
     uint iD, iH, iW;
     uint hasBias;
+    uint xOffset, yOffset;   // where this run of batch items starts in the x and y bindings (elements)
 } p;
 
 void main() {
@@ -48,7 +49,7 @@ void main() {
     vec4 acc[GROUPS * 4][CHANNELS * 2];
     [[unroll]] for (uint v = 0; v < GROUPS * 4; v++) [[unroll]] for (uint j = 0; j < CHANNELS * 2; j++) acc[v][j] = vec4(0.0);
 
-    uint xBase = n * p.cin * spatial4;
+    uint xBase = p.xOffset / 4 + n * p.cin * spatial4;
     for (uint ci = 0; ci < p.cin; ci++) {
         vec4 a[GROUPS];
         [[unroll]] for (uint g = 0; g < GROUPS; g++) a[g] = x[xBase + ci * spatial4 + group[g]];
@@ -78,7 +79,7 @@ void main() {
                 vec4 t0 = acc[g * 4][c * 2 + a] + bv, t1 = acc[g * 4 + 1][c * 2 + a] + bv;
                 vec4 t2 = acc[g * 4 + 2][c * 2 + a] + bv, t3 = acc[g * 4 + 3][c * 2 + a] + bv;
                 uint rowBase = (n * p.cout + co) * outSpatial + ((2 * d + a) * oH + 2 * h) * oW + 2 * w0;
-                uint row0 = rowBase / 4, row1 = (rowBase + oW) / 4;
+                uint row0 = (p.yOffset + rowBase) / 4, row1 = (p.yOffset + rowBase + oW) / 4;
                 y[row0] = vec4(t0.xy, t1.xy);
                 y[row0 + 1] = vec4(t2.xy, t3.xy);
                 y[row1] = vec4(t0.zw, t1.zw);

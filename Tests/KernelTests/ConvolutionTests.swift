@@ -40,6 +40,31 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    /// Outputs over 128 MiB (lavapipe's maxStorageBufferRange) run in runs of whole batch items: the decoder's
+    /// kernel-2 upscaling of many categories at once, and a conv3d on the general path with odd item sizes, so its
+    /// runs start at offsets that are not multiples of the binding alignment.
+    func testBatchLargerThanOneBinding() throws {
+        let gpu = try VulkanTesting.backend()
+        let shapes = [
+            (true, ConvShape(batch: 9, inChannels: 3, outChannels: 8, inSize: [16, 64, 68], kernel: [2, 2, 2], stride: [2, 2, 2])),
+            (false, ConvShape(batch: 90, inChannels: 1, outChannels: 3, inSize: [31, 63, 67], kernel: [1, 1, 1], stride: [1, 1, 1])),
+        ]
+        var random = SeededRandom(seed: 14)
+        for (transposed, shape) in shapes {
+            let outSize = transposed ? shape.transposedOutSize : shape.convOutSize
+            let outBytes = shape.batch * shape.outChannels * outSize.reduce(1, *) * 4
+            if outBytes <= Int(gpu.device.info.maxStorageBufferRange) {
+                print("ConvolutionTests: \(gpu.deviceName) binds \(gpu.device.info.maxStorageBufferRange) bytes; \(shape) runs in one piece")
+            }
+            let x = random.floats(shape.batch * shape.inChannels * shape.inSize.reduce(1, *))
+            let weight = random.floats(shape.inChannels * shape.outChannels * shape.kernel.reduce(1, *))
+            let bias = random.floats(shape.outChannels)
+            let expected = try conv(cpu, transposed: transposed, shape, x: x, weight: weight, bias: bias)
+            let actual = try conv(gpu, transposed: transposed, shape, x: x, weight: weight, bias: bias)
+            XCTAssertLessThan(relativeMaxError(actual, expected), tolerance, "\(transposed ? "convTranspose3d" : "conv3d") \(shape)")
+        }
+    }
+
     func testConv3dGeneral() throws {
         try check(transposed: false, [
             ConvShape(batch: 2, inChannels: 3, outChannels: 5, inSize: [7, 9, 11], kernel: [3, 2, 3], stride: [2, 1, 2], padding: [1, 0, 1]),

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Kernels
 import Model
+import Volume
 
 /// `segvol bench model`: the published-size model with seeded random weights (no download).
 struct ModelBenchCommand: ParsableCommand {
@@ -18,6 +19,9 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, sums in fp32).")
     var precision: Precision = .fp32
 
+    @Option(name: .long, help: "Categories decoded in one zoom-out forward (repeatable: one forward row each; text towers and decoders batched over categories).")
+    var categories: [Int] = [1]
+
     /// Token ids of "A computerized tomography of a liver." (CLIP BPE), so no tokenizer files are needed.
     static let liverTokens: [Int32] = [49406, 320, 11639, 704, 7690, 999, 22399, 539, 320, 12639, 269, 49407]
 
@@ -27,6 +31,7 @@ struct ModelBenchCommand: ParsableCommand {
             if let modelConfig {
                 config = try JSONDecoder().decode(SegVolConfig.self, from: Data(contentsOf: URL(fileURLWithPath: modelConfig)))
             }
+            guard categories.allSatisfy({ $0 >= 1 }) else { throw PipelineError("--categories must be at least 1") }
             var report = Report(json: options.json)
             let gpu = try VulkanBackend(selector: options.device)
             progress("building the model with random weights on \(gpu.deviceName)")
@@ -38,7 +43,7 @@ struct ModelBenchCommand: ParsableCommand {
             if !options.json {
                 print("model: spatial size \(config.spatialSize), embed \(config.embedDim), \(config.vitLayers) ViT layers; published PyTorch on 2 CPU cores: about 7600 ms per forward")
             }
-            report.printTable(columns: [("stage", "stage"), ("backend", "backend"), ("device", "device"), ("precision", "precision"),
+            report.printTable(columns: [("stage", "stage"), ("categories", "categories"), ("backend", "backend"), ("device", "device"), ("precision", "precision"),
                                         ("ms", "wall ms"), ("gpu_ms", "GPU ms"), ("dispatches", "dispatches")])
         }
     }
@@ -74,18 +79,20 @@ struct ModelBenchCommand: ParsableCommand {
         let ran = backend.supportsHalf ? precision.rawValue : Precision.fp32.rawValue
         report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": ran, "ms": encoder]
                    .merging(kernelMilliseconds()) { a, _ in a })
-        kernelTimes = []
-        let forward = try medianMilliseconds(runs: runs, warmup: warmup) {
-            let tokens = try model.encodeImage(volume)
-            let text = try model.encodeText(tokenIDs: [Self.liverTokens])
-            let lowRes = try model.decode(image: tokens, prompts: [prompt], text: text)
-            let logits = try backend.empty(shape: [1] + config.spatialSize)
-            try backend.resize3d(lowRes, out: logits, channels: 1, inSize: config.lowResSize, outSize: config.spatialSize,
-                                 mode: .trilinear(alignCorners: false))
-            try backend.synchronize()
-            kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
+        for count in categories {
+            kernelTimes = []
+            let forward = try medianMilliseconds(runs: runs, warmup: warmup) {
+                let tokens = try model.encodeImage(volume)
+                let text = try model.encodeText(tokenIDs: Array(repeating: Self.liverTokens, count: count))
+                let lowRes = try model.decode(image: tokens, prompts: Array(repeating: prompt, count: count), text: text)
+                let logits = try backend.empty(shape: [count] + config.spatialSize)
+                try backend.resize3d(lowRes, out: logits, channels: count, inSize: config.lowResSize, outSize: config.spatialSize,
+                                     mode: .trilinear(alignCorners: false))
+                try backend.synchronize()
+                kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
+            }
+            report.add(["stage": "forward", "categories": count, "backend": backend.kind, "device": backend.deviceName,
+                        "precision": ran, "ms": forward].merging(kernelMilliseconds()) { a, _ in a })
         }
-        report.add(["stage": "forward", "backend": backend.kind, "device": backend.deviceName, "precision": ran, "ms": forward]
-                   .merging(kernelMilliseconds()) { a, _ in a })
     }
 }

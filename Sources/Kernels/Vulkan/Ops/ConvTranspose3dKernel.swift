@@ -9,9 +9,16 @@ struct ConvTranspose3dKernel {
     static func record(_ backend: VulkanBackend, _ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor,
                        _ shape: ConvShape) throws {
         try validateConv(x, weight: weight, bias: bias, out: out, shape, transposed: true)
-        try requireConvBindings(backend, "convTranspose3d", x: x, weight: weight, out: out)
-        let operands = ConvOperands(backend, x: x, weight: weight, bias: bias, out: out)
-        let hasBias = bias == nil ? 0 : 1
+        for items in try convBatchRuns(backend, "convTranspose3d", x: x, weight: weight, out: out, batch: shape.batch) {
+            var run = shape
+            run.batch = items.count
+            try recordRun(backend, ConvOperands(backend, x: x, weight: weight, bias: bias, out: out, items: items, batch: shape.batch),
+                          hasBias: bias != nil, run)
+        }
+    }
+
+    private static func recordRun(_ backend: VulkanBackend, _ operands: ConvOperands, hasBias: Bool, _ shape: ConvShape) throws {
+        let bias = hasBias ? 1 : 0
         if shape.kernel == [2, 2, 2] && shape.stride == [2, 2, 2] && shape.padding == [0, 0, 0] && shape.inSize[2] % 4 == 0 {
             // Blocks of vec4 voxel groups x output channels: large on lavapipe (4 x 4 measured best), small on a GPU.
             let (groups, channels) = backend.device.info.kind == .cpu ? (4, 4) : (1, 2)
@@ -19,7 +26,7 @@ struct ConvTranspose3dKernel {
             let channelBlocks = (shape.outChannels + channels - 1) / channels
             let defines = operands.defines + [("GROUPS", "\(groups)"), ("CHANNELS", "\(channels)")]
             let pipeline = try backend.pipeline("conv_transpose3d_k2s2", defines: defines, bindings: 4)
-            let push = [voxelBlocks, shape.batch, shape.outChannels, shape.inChannels] + shape.inSize + [hasBias]
+            let push = [voxelBlocks, shape.batch, shape.outChannels, shape.inChannels] + shape.inSize + [bias] + operands.offsets
             try backend.recorder.dispatch(pipeline, bindings: operands.bindings, push: push.map(\.word),
                                           groups: ((voxelBlocks * shape.batch + localSize - 1) / localSize, channelBlocks, 1))
             return
@@ -30,7 +37,7 @@ struct ConvTranspose3dKernel {
         let channelBlocks = (shape.outChannels + channels - 1) / channels
         let pipeline = try backend.pipeline("conv_transpose3d", defines: operands.defines + [("CHANNELS", "\(channels)")], bindings: 4)
         let push = [voxels, channelBlocks, shape.outChannels, shape.inChannels] + outSize + shape.inSize
-            + shape.kernel + shape.stride + shape.padding + [hasBias]
+            + shape.kernel + shape.stride + shape.padding + [bias] + operands.offsets
         try backend.recorder.dispatch(pipeline, bindings: operands.bindings, push: push.map(\.word),
                                       groups: backend.grid(voxels * channelBlocks, localSize: localSize))
     }
