@@ -3,6 +3,7 @@ import Foundation
 import Kernels
 import Model
 import Volume
+import VulkanRuntime
 
 /// `segvol bench model`: the published-size model with seeded random weights (no download).
 struct ModelBenchCommand: ParsableCommand {
@@ -18,6 +19,9 @@ struct ModelBenchCommand: ParsableCommand {
 
     @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, sums in fp32).")
     var precision: Precision = .fp32
+
+    @Flag(name: .long, help: "After each forward, print its kernels' GPU time grouped by kernel, largest first (devices with timestamps).")
+    var profile = false
 
     @Option(name: .long, help: "Categories decoded in one zoom-out forward (repeatable: one forward row each; text towers and decoders batched over categories).")
     var categories: [Int] = [1]
@@ -91,8 +95,20 @@ struct ModelBenchCommand: ParsableCommand {
                 try backend.synchronize()
                 kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
             }
+            if profile, let gpu { printProfile(gpu.recorder.lastTimings, title: "forward, \(count) categories") }
             report.add(["stage": "forward", "categories": count, "backend": backend.kind, "device": backend.deviceName,
                         "precision": ran, "ms": forward].merging(kernelMilliseconds()) { a, _ in a })
+        }
+    }
+
+    /// GPU milliseconds per kernel label over one recorded pass, largest first.
+    private func printProfile(_ timings: [CommandRecorder.Timing], title: String) {
+        var byLabel: [String: (ms: Double, count: Int)] = [:]
+        for timing in timings { byLabel[timing.label, default: (0, 0)].ms += timing.milliseconds; byLabel[timing.label, default: (0, 0)].count += 1 }
+        let total = timings.reduce(0) { $0 + $1.milliseconds }
+        print(String(format: "profile of %@: %.1f ms in %d dispatches", title, total, timings.count))
+        for (label, entry) in byLabel.sorted(by: { $0.value.ms > $1.value.ms }).prefix(15) {
+            print(String(format: "  %10.1f ms  %5.1f%%  %4d x  %@", entry.ms, 100 * entry.ms / max(total, 1e-9), entry.count, label))
         }
     }
 }
