@@ -4,31 +4,9 @@ import Volume
 import XCTest
 
 /// `segvol dicom-info` and `segvol convert`, and bad DICOM input as a one-line error with nothing written.
-final class DICOMCommandTests: XCTestCase {
-    private static var series: Result<DICOMTestSeries, Error>?
-    private var scratch: URL!
-
-    private func testSeries() throws -> DICOMTestSeries {
-        if Self.series == nil { Self.series = Result { try DICOMTestSeries() } }
-        return try Self.series!.get()
-    }
-
-    override class func tearDown() {
-        if case .success(let series)? = series { series.remove() }
-        series = nil
-    }
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("segvol-dicom-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: scratch)
-    }
-
+final class DICOMCommandTests: DICOMSeriesTestCase {
     func testDICOMInfoListsEverySeriesAndCountsSkippedFiles() throws {
-        let series = try testSeries()
+        let series = try generatedSeries()
         let folder = scratch.appendingPathComponent("mixed")
         try FileManager.default.copyItem(at: series.url("two-series"), to: folder)
         try Data("readme".utf8).write(to: folder.appendingPathComponent("README.txt"))
@@ -46,7 +24,7 @@ final class DICOMCommandTests: XCTestCase {
     }
 
     func testConvertWritesTheVolumeTheModelSees() throws {
-        let series = try testSeries()
+        let series = try generatedSeries()
         let source = try NIfTI.read(series.source)
         let out = scratch.appendingPathComponent("ct.nii.gz")
         let run = try CLIRunner.run(["convert", "--image", series.url("two-series").path, "--series", "1.2.826.0.1.3680043.8.498.10",
@@ -64,7 +42,7 @@ final class DICOMCommandTests: XCTestCase {
 
     /// The same CT as DICOM and as NIfTI gives the same mask on the same grid.
     func testSegmentingDICOMAndNIfTIGivesTheSameMask() throws {
-        let series = try testSeries()
+        let series = try generatedSeries()
         let model = Fixtures.model("text-box").path
         var masks: [NIfTIImage] = []
         for image in [series.url("explicit-shuffled"), series.source] {
@@ -80,7 +58,7 @@ final class DICOMCommandTests: XCTestCase {
 
     /// Each bad input: non-zero exit, one line on stderr naming the problem, no output file.
     func testBadInputIsOneLineAndWritesNothing() throws {
-        let series = try testSeries()
+        let series = try generatedSeries()
         let out = scratch.appendingPathComponent("out.nii.gz")
         let cases: [(String, String)] = [
             ("not-dicom", "no DICOM image series found (3 files skipped"),
@@ -102,7 +80,7 @@ final class DICOMCommandTests: XCTestCase {
 
     func testNonCTSeriesIsAWarning() throws {
         let out = scratch.appendingPathComponent("mr.nii.gz")
-        let run = try CLIRunner.run(["convert", "--image", try testSeries().url("mr").path, "--out", out.path])
+        let run = try CLIRunner.run(["convert", "--image", try generatedSeries().url("mr").path, "--out", out.path])
         XCTAssertEqual(run.status, 0, run.stderr)
         XCTAssertEqual(run.stderr.split(separator: "\n").count, 1, run.stderr)
         XCTAssertTrue(run.stderr.hasPrefix("segvol: warning:") && run.stderr.contains("modality MR"), run.stderr)

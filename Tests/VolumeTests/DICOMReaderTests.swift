@@ -5,31 +5,9 @@ import XCTest
 
 /// The DICOM reader against SimpleITK (the shared JPEG 2000 series) and against the NIfTI the test
 /// series were written from (every syntax, shuffled files, mixed rescale, multi-frame).
-final class DICOMReaderTests: XCTestCase {
-    private static var series: Result<DICOMTestSeries, Error>?
-    private var scratch: URL!
-
+final class DICOMReaderTests: DICOMSeriesTestCase {
     /// Geometry tolerance in millimetres: NIfTI stores the affine as float32, DICOM positions as 16-character decimals.
     private let millimetres = 1e-4
-
-    private func testSeries() throws -> DICOMTestSeries {
-        if Self.series == nil { Self.series = Result { try DICOMTestSeries() } }
-        return try Self.series!.get()
-    }
-
-    override class func tearDown() {
-        if case .success(let series)? = series { series.remove() }
-        series = nil
-    }
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("segvol-dicom-reader-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: scratch)
-    }
 
     /// SimpleITK's reading of a folder or file: voxels in stored order and the voxel-to-RAS affine.
     private func simpleITK(_ url: URL) throws -> (data: [Float], dims: [Int], affine: [[Double]]) {
@@ -56,7 +34,7 @@ final class DICOMReaderTests: XCTestCase {
     }
 
     func testWrittenSeriesGiveBackTheSourceVolume() throws {
-        let series = try testSeries()
+        let series = try generatedSeries()
         let source = try NIfTI.read(series.source)
         for variant in ["explicit-shuffled", "implicit-descending", "deflated", "rle", "jpegls", "multiframe/enhanced-ct.dcm"] {
             let volume = try DICOMVolume.read(series.url(variant))
@@ -71,7 +49,7 @@ final class DICOMReaderTests: XCTestCase {
 
     /// Lossy JPEG 2000 cannot give back the source; it must give what SimpleITK (also OpenJPEG) decodes.
     func testLossyJPEG2000EqualsSimpleITK() throws {
-        let folder = try testSeries().url("j2k-lossy")
+        let folder = try generatedSeries().url("j2k-lossy")
         let volume = try DICOMVolume.read(folder)
         let reference = try simpleITK(folder)
         XCTAssertTrue(volume.image.data == reference.data, "voxels differ from SimpleITK's")
@@ -79,7 +57,7 @@ final class DICOMReaderTests: XCTestCase {
     }
 
     func testSeriesSelection() throws {
-        let series = try testSeries()
+        let series = try generatedSeries()
         let twoSeries = series.url("two-series")
         XCTAssertThrowsError(try DICOMVolume.read(twoSeries)) { error in
             let message = "\(error)"

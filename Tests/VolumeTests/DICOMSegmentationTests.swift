@@ -5,29 +5,7 @@ import XCTest
 
 /// DICOM-SEG output, read back with pydicom and highdicom and compared voxel for voxel with the
 /// NIfTI masks after the geometry is applied (frames placed by source reference and by position).
-final class DICOMSegmentationTests: XCTestCase {
-    private static var series: Result<DICOMTestSeries, Error>?
-    private var scratch: URL!
-
-    private func testSeries() throws -> DICOMTestSeries {
-        if Self.series == nil { Self.series = Result { try DICOMTestSeries() } }
-        return try Self.series!.get()
-    }
-
-    override class func tearDown() {
-        if case .success(let series)? = series { series.remove() }
-        series = nil
-    }
-
-    override func setUpWithError() throws {
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("segvol-dicom-seg-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
-    }
-
-    override func tearDownWithError() throws {
-        try? FileManager.default.removeItem(at: scratch)
-    }
-
+final class DICOMSegmentationTests: DICOMSeriesTestCase {
     private func checkSEG(_ seg: URL, masks: URL, series: URL) throws -> [String: Any] {
         let report = try PythonReference.run(script: "dicom_checks.py", ["check-seg", seg.path, masks.path, series.path])
         return try JSONSerialization.jsonObject(with: Data(report.utf8)) as! [String: Any]
@@ -67,7 +45,7 @@ final class DICOMSegmentationTests: XCTestCase {
 
     /// Hand-made masks: frames only on the slices a segment covers, none for an empty segment.
     func testWriterKeepsFramesWhereSegmentsArePresent() throws {
-        let folder = try testSeries().url("explicit-shuffled")
+        let folder = try generatedSeries().url("explicit-shuffled")
         let volume = try DICOMVolume.read(folder)
         let dims = volume.image.header.dims, plane = dims[0] * dims[1]
         var box = [Bool](repeating: false, count: volume.image.data.count)

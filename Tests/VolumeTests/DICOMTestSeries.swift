@@ -1,5 +1,6 @@
 import Foundation
 import TestSupport
+import XCTest
 
 /// Series written by pydicom from the shared `example_ct_sm.nii.gz` (one folder per variant: see
 /// `make_series` in Tests/Python/dicom_checks.py), made once per test class and removed after.
@@ -15,6 +16,33 @@ final class DICOMTestSeries {
     func url(_ variant: String) -> URL { root.appendingPathComponent(variant) }
 
     func remove() { try? FileManager.default.removeItem(at: root) }
+}
+
+/// Tests over the generated series: it is made on first use in a test class and removed after the class;
+/// each test gets an empty scratch folder.
+class DICOMSeriesTestCase: XCTestCase {
+    private static var series: Result<DICOMTestSeries, Error>?
+    var scratch: URL!
+
+    func generatedSeries() throws -> DICOMTestSeries {
+        if Self.series == nil { Self.series = Result { try DICOMTestSeries() } }
+        return try Self.series!.get()
+    }
+
+    override class func tearDown() {
+        if case .success(let series)? = series { series.remove() }
+        series = nil
+        super.tearDown()
+    }
+
+    override func setUpWithError() throws {
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("segvol-\(type(of: self))-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: scratch)
+    }
 }
 
 /// Largest difference between two 4x4 affines (their top three rows).
