@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Runs the benchmarks and a GPU parity check on a machine with a GPU and no Swift toolchain.
 # Build here first:   tools/gpu-bench.sh pack        (release binary, static Swift runtime, into .dist/)
-# Then on the GPU box: tools/gpu-bench.sh run OUT_DIR (with .dist/ and the Vulkan loader .debs in .gl/)
+# Then on the GPU box: tools/gpu-bench.sh run OUT_DIR (with .dist/ and the runtime .debs in .gl/: the Vulkan loader,
+# libglvnd for NVIDIA's ICD, CharLS)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 case "${1:-}" in
 pack)
     swift build -c release --static-swift-stdlib --product segvol
+    # The shared libraries the binary loads beyond libc and libstdc++, for a GPU box without them.
+    mkdir -p .gl
+    ls .gl/libcharls2_*.deb >/dev/null 2>&1 || (cd .gl && apt-get download libcharls2)
     mkdir -p .dist/fixture
     # Stripped and compressed: the static Swift runtime and shaderc make a large binary.
     cp "$(swift build -c release --show-bin-path)/segvol" .dist/segvol
@@ -22,7 +26,7 @@ run)
     out=${2:?usage: tools/gpu-bench.sh run OUT_DIR}
     mkdir -p "$out"
     [[ -x .dist/segvol ]] || { gunzip -c .dist/segvol.gz > /tmp/segvol && chmod +x /tmp/segvol && ln -sf /tmp/segvol .dist/segvol; }
-    if ! ldconfig -p | grep -q libvulkan.so.1; then
+    if ! ldconfig -p | grep -q libvulkan.so.1 || ! ldconfig -p | grep -q libcharls.so.2; then
         for f in .gl/*.deb; do dpkg -x "$f" /; done
         ldconfig
     fi
