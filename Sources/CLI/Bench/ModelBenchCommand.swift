@@ -104,7 +104,10 @@ struct ModelBenchCommand: ParsableCommand {
     /// GPU milliseconds per kernel label over one recorded pass, largest first.
     private func printProfile(_ timings: [CommandRecorder.Timing], title: String) {
         var byLabel: [String: (ms: Double, count: Int)] = [:]
-        for timing in timings { byLabel[timing.label, default: (0, 0)].ms += timing.milliseconds; byLabel[timing.label, default: (0, 0)].count += 1 }
+        for timing in timings {
+            byLabel[timing.label, default: (0, 0)].ms += timing.milliseconds
+            byLabel[timing.label, default: (0, 0)].count += 1
+        }
         let total = timings.reduce(0) { $0 + $1.milliseconds }
         print(String(format: "profile of %@: %.1f ms in %d dispatches", title, total, timings.count))
         for (label, entry) in byLabel.sorted(by: { $0.value.ms > $1.value.ms }).prefix(15) {
