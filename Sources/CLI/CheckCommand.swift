@@ -91,14 +91,18 @@ struct ParityCheck {
             ? [(.float32, .float32, .float32), (.float32, .float16, .float32), (.float16, .float16, .float32), (.float16, .float16, .float16)]
             : [(.float32, .float32, .float32)]
         var checks: [ParityCheck] = []
+        // Each build also split into chunks of 1000-element bindings (rows, columns, k, batch items), the path that
+        // operands past maxStorageBufferRange take; a GPU's large limit never takes it otherwise.
         for variant in GemmVariant.allCases where GemmKernel.isSupported(variant, info: gpu.device.info) {
             for storage in storages {
-                for shape in shapes {
+                for (shape, split) in shapes.flatMap({ shape in [(shape, nil), (shape, 1000)] as [(GemmShape, Int?)] }) {
                     checks.append(ParityCheck(
-                        name: "gemm \(variant.rawValue) A \(label(storage.a)) B \(label(storage.b)) C \(label(storage.c)) \(shape.batch)x\(shape.m)x\(shape.n)x\(shape.k)",
+                        name: "gemm \(variant.rawValue) A \(label(storage.a)) B \(label(storage.b)) C \(label(storage.c)) \(shape.batch)x\(shape.m)x\(shape.n)x\(shape.k)"
+                            + (split.map { " in \($0)-element bindings" } ?? ""),
                         // Cooperative matrices round A to fp16 as well.
                         tolerance: (variant == .cooperativeMatrix ? 1e-2 : 1e-5) + (storage.c == .float16 ? halfRounding : 0),
-                        select: { GemmKernel.forcedVariant = variant }, reset: { GemmKernel.forcedVariant = nil },
+                        select: { GemmKernel.forcedVariant = variant; GemmKernel.bindingElementsOverride = split },
+                        reset: { GemmKernel.forcedVariant = nil; GemmKernel.bindingElementsOverride = nil },
                         run: { backend in
                             let bCount = shape.strideB == 0 ? shape.n * shape.k : shape.batch * shape.n * shape.k
                             let a = try backend.tensor(values(shape.batch * shape.m * shape.k, seed: 1), shape: [shape.batch * shape.m * shape.k], dtype: storage.a)
