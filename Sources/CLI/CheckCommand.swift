@@ -18,10 +18,13 @@ struct CheckCommand: ParsableCommand {
             let cpu = CPUBackend()
             print("device: \(gpu.deviceName)")
             var failures = 0
-            for check in ParityCheck.all(gpu) {
+            let checks = ParityCheck.all(gpu)
+            // Names padded to the longest, never cut.
+            let width = checks.map(\.name.count).max() ?? 0
+            for check in checks {
                 check.select()
                 defer { check.reset() }
-                let line = "\(check.name.padding(toLength: 58, withPad: " ", startingAt: 0))"
+                let line = check.name.padding(toLength: width, withPad: " ", startingAt: 0)
                 do {
                     let expected = try check.run(cpu)
                     let actual = try check.run(gpu)
