@@ -8,11 +8,8 @@ struct Conv3dKernel {
     static func record(_ backend: VulkanBackend, _ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor,
                        _ shape: ConvShape) throws {
         try validateConv(x, weight: weight, bias: bias, out: out, shape, transposed: false)
-        for items in try convBatchRuns(backend, "conv3d", x: x, weight: weight, out: out, batch: shape.batch) {
-            var run = shape
-            run.batch = items.count
-            try recordRun(backend, ConvOperands(backend, x: x, weight: weight, bias: bias, out: out, items: items, batch: shape.batch),
-                          hasBias: bias != nil, run)
+        try recordInBatchRuns(backend, "conv3d", x, weight: weight, bias: bias, out: out, shape) { operands, run in
+            try recordRun(backend, operands, hasBias: bias != nil, run)
         }
     }
 
@@ -65,6 +62,16 @@ struct ConvOperands {
         offsets = [xWindow.offset, yWindow.offset]
         defines = [("W_HALF", weight.dtype == .float16 ? "1" : "0"),
                    ("B_HALF", (bias ?? weight).dtype == .float16 ? "1" : "0")]
+    }
+}
+
+/// Records a convolution run by run of whole batch items (see `convBatchRuns`), each with its operands' windows.
+func recordInBatchRuns(_ backend: VulkanBackend, _ name: String, _ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor,
+                       _ shape: ConvShape, _ recordRun: (ConvOperands, ConvShape) throws -> Void) throws {
+    for items in try convBatchRuns(backend, name, x: x, weight: weight, out: out, batch: shape.batch) {
+        var run = shape
+        run.batch = items.count
+        try recordRun(ConvOperands(backend, x: x, weight: weight, bias: bias, out: out, items: items, batch: shape.batch), run)
     }
 }
 

@@ -9,11 +9,8 @@ struct ConvTranspose3dKernel {
     static func record(_ backend: VulkanBackend, _ x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor,
                        _ shape: ConvShape) throws {
         try validateConv(x, weight: weight, bias: bias, out: out, shape, transposed: true)
-        for items in try convBatchRuns(backend, "convTranspose3d", x: x, weight: weight, out: out, batch: shape.batch) {
-            var run = shape
-            run.batch = items.count
-            try recordRun(backend, ConvOperands(backend, x: x, weight: weight, bias: bias, out: out, items: items, batch: shape.batch),
-                          hasBias: bias != nil, run)
+        try recordInBatchRuns(backend, "convTranspose3d", x, weight: weight, bias: bias, out: out, shape) { operands, run in
+            try recordRun(backend, operands, hasBias: bias != nil, run)
         }
     }
 
