@@ -109,4 +109,17 @@ func determinant3(_ m: [[Double]]) -> Double {
 }
 
 extension ZoomPipeline.WindowBox: ExpressibleByArgument {}
+extension ZoomPipeline.WindowGrid: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
+
+/// `--precision`, one help text for every command that loads the model.
+struct PrecisionOption: ParsableArguments {
+    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, its sums and residual stream in fp32; the text tower and mask decoder stay fp32; fp32 where the device lacks fp16).")
+    var precision: Precision = .fp32
+}
+
+/// `--window-grid`, shared by `segment` and `batch`.
+struct WindowGridOption: ParsableArguments {
+    @Option(name: .long, help: "Zoom-in windows: exact (each category's own windows, as the published model; windows that coincide are encoded once) or shared (one grid over the union of the categories' regions, every window encoded once per case; masks differ slightly, see BENCHMARKS.md).")
+    var windowGrid: ZoomPipeline.WindowGrid = .exact
+}

@@ -42,8 +42,8 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Box of each zoom-in window: published (the user's box for one window, else the global prediction's box in the window) or user (the user's zoom-out box in every window, as the shared fixtures were made).")
     var windowBox: ZoomPipeline.WindowBox = .published
 
-    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, its sums and residual stream in fp32; the text tower and mask decoder stay fp32; fp32 where the device lacks fp16).")
-    var precision: Precision = .fp32
+    @OptionGroup var precisionOption: PrecisionOption
+    var precision: Precision { precisionOption.precision }
 
     @Option(name: .long, help: "Write the Dice values as JSON.")
     var json: String?

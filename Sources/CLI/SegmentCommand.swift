@@ -74,11 +74,11 @@ struct SegmentCommand: ParsableCommand {
     @Option(name: .long, help: "Box of each zoom-in window: published (the user's box for one window, else the global prediction's box in the window) or user (the user's zoom-out box in every window, as the shared fixtures were made).")
     var windowBox: ZoomPipeline.WindowBox = .published
 
-    @Option(name: .long, help: "Zoom-in windows: exact (each category's own, as the published model) or shared (one grid over the union of the categories' regions, each window encoded once; masks differ slightly).")
-    var windowGrid: ZoomPipeline.WindowGrid = .exact
+    @OptionGroup var windowGridOption: WindowGridOption
+    var windowGrid: ZoomPipeline.WindowGrid { windowGridOption.windowGrid }
 
-    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, its sums and residual stream in fp32; the text tower and mask decoder stay fp32; fp32 where the device lacks fp16).")
-    var precision: Precision = .fp32
+    @OptionGroup var precisionOption: PrecisionOption
+    var precision: Precision { precisionOption.precision }
 
     @Flag(name: .long, help: "Replace existing output files.")
     var overwrite = false

@@ -53,11 +53,11 @@ struct BatchCommand: ParsableCommand {
     @Flag(name: .long, help: "Only the global (zoom-out) pass.")
     var noZoomIn = false
 
-    @Option(name: .long, help: "Zoom-in windows: exact (each category's own windows, as the published model; windows that coincide are encoded once) or shared (one grid over the union of the categories' regions, every window encoded once per case; masks differ slightly, see BENCHMARKS.md).")
-    var windowGrid: ZoomPipeline.WindowGrid = .exact
+    @OptionGroup var windowGridOption: WindowGridOption
+    var windowGrid: ZoomPipeline.WindowGrid { windowGridOption.windowGrid }
 
-    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, its sums and residual stream in fp32; fp32 where the device lacks fp16).")
-    var precision: Precision = .fp32
+    @OptionGroup var precisionOption: PrecisionOption
+    var precision: Precision { precisionOption.precision }
 
     @Flag(name: .long, help: "Recompute cases that are already done.")
     var force = false
@@ -132,4 +132,3 @@ struct BatchCommand: ParsableCommand {
     }
 }
 
-extension ZoomPipeline.WindowGrid: ExpressibleByArgument {}

@@ -17,8 +17,8 @@ struct ModelBenchCommand: ParsableCommand {
     @Option(name: .long, help: "A model-config.json with other sizes (default: the published sizes).")
     var modelConfig: String?
 
-    @Option(name: .long, help: "Storage precision: fp32, or fp16 (the image encoder's weights and activations in fp16, sums in fp32).")
-    var precision: Precision = .fp32
+    @OptionGroup var precisionOption: PrecisionOption
+    var precision: Precision { precisionOption.precision }
 
     @Flag(name: .long, help: "After each forward, print its kernels' GPU time grouped by kernel, largest first (devices with timestamps).")
     var profile = false
