@@ -5,6 +5,7 @@
 // and reads Q and K rows as vec4 along the head dim; no shared memory, no barriers. No causal mask here:
 // the softmax step reads only the keys a row sees; blocks no row of theirs sees are skipped.
 // VEC4 = 1: vec4 loads (offsets, strides and head dim multiples of 4), else scalars zero-padded past the head dim.
+// TEXEL = 1 (with VEC4): Q and K read through uniform texel buffers, lavapipe's fast load path.
 // QKV_HALF: Q and K stored as fp16 (attention_types.glsl).
 #extension GL_EXT_control_flow_attributes : require
 #if QKV_HALF || OUT_HALF
@@ -15,7 +16,13 @@ layout(local_size_x = 64) in;
 #include "common.glsl"
 #include "attention_types.glsl"
 
-#if VEC4
+#ifndef TEXEL
+#define TEXEL 0
+#endif
+#if VEC4 && TEXEL
+layout(binding = 0) uniform samplerBuffer q;
+layout(binding = 1) uniform samplerBuffer k;
+#elif VEC4
 layout(std430, binding = 0) readonly buffer Q { QKV_VEC4 q[]; };
 layout(std430, binding = 1) readonly buffer K { QKV_VEC4 k[]; };
 #else
@@ -32,7 +39,9 @@ layout(push_constant) uniform Params {
 const uint BM = 16, BN = 8;
 
 // Values c ... c+3 of the row starting at element `base`.
-#if VEC4
+#if VEC4 && TEXEL
+#define LOAD4(buf, base, c) texelFetch(buf, int(((base) + (c)) >> 2))
+#elif VEC4
 #define LOAD4(buf, base, c) vec4(buf[((base) + (c)) >> 2])
 #else
 #define LOAD4(buf, base, c) vec4(float(buf[(base) + (c)]), \

@@ -4,6 +4,7 @@
 // 16 rows x 8 head-dim columns in 32 vec4 registers, reads P as vec4 along keys and V rows as vec4 along
 // the head dim; no shared memory, no barriers.
 // VEC4 = 1: vec4 loads of V (offset, strides and head dim multiples of 4), else scalars.
+// TEXEL = 1 (with VEC4): P and V read through uniform texel buffers, lavapipe's fast load path.
 // QKV_HALF: V stored as fp16; OUT_HALF: out stored as fp16 (attention_types.glsl).
 #extension GL_EXT_control_flow_attributes : require
 #if QKV_HALF || OUT_HALF
@@ -14,12 +15,24 @@ layout(local_size_x = 64) in;
 #include "common.glsl"
 #include "attention_types.glsl"
 
-layout(std430, binding = 0) readonly buffer P { vec4 prob[]; };
+#ifndef TEXEL
+#define TEXEL 0
+#endif
 layout(std430, binding = 1) readonly buffer Inverse { float inverseSum[]; };
-#if VEC4
+#if VEC4 && TEXEL
+layout(binding = 0) uniform samplerBuffer prob;
+layout(binding = 2) uniform samplerBuffer v;
+#define LOAD_P(index) texelFetch(prob, int(index))
+#define LOAD_V(index) texelFetch(v, int(index))
+#elif VEC4
+layout(std430, binding = 0) readonly buffer P { vec4 prob[]; };
 layout(std430, binding = 2) readonly buffer V { QKV_VEC4 v[]; };
+#define LOAD_P(index) prob[index]
+#define LOAD_V(index) vec4(v[index])
 #else
+layout(std430, binding = 0) readonly buffer P { vec4 prob[]; };
 layout(std430, binding = 2) readonly buffer V { QKV_SCALAR v[]; };
+#define LOAD_P(index) prob[index]
 #endif
 layout(std430, binding = 3) writeonly buffer O { OUT_SCALAR o[]; };
 layout(push_constant) uniform Params {
@@ -59,8 +72,8 @@ void main() {
         [[unroll]] for (uint t = 0; t < 4; t++) {
             const uint rowOffset = min(key + t, p.keys - 1) * p.vRow;
 #if VEC4
-            vq[t][0] = vec4(v[(vCol[0] + rowOffset) >> 2]);
-            vq[t][1] = vec4(v[(vCol[1] + rowOffset) >> 2]);
+            vq[t][0] = LOAD_V((vCol[0] + rowOffset) >> 2);
+            vq[t][1] = LOAD_V((vCol[1] + rowOffset) >> 2);
 #else
             vq[t][0] = vec4(float(v[vCol[0] + rowOffset]), float(v[vCol[1] + rowOffset]), float(v[vCol[2] + rowOffset]),
                             float(v[vCol[3] + rowOffset]));
@@ -69,7 +82,7 @@ void main() {
 #endif
         }
         [[unroll]] for (uint i = 0; i < BM; i++) {
-            const vec4 pv = prob[pBase[i] + key / 4];
+            const vec4 pv = LOAD_P(pBase[i] + key / 4);
             [[unroll]] for (uint t = 0; t < 4; t++) {
                 acc[i][0] += pv[t] * vq[t][0];
                 acc[i][1] += pv[t] * vq[t][1];

@@ -26,6 +26,8 @@ final class AttentionTests: XCTestCase {
         var packedQKV = false
         /// Where the output view starts inside a larger output tensor.
         var outOffset = 0
+        /// One K and one V for every batch item (batch stride 0), as in the mask decoder's first layer.
+        var sharedKeys = false
     }
 
     let cases: [Case] = [
@@ -37,6 +39,8 @@ final class AttentionTests: XCTestCase {
         Case(batch: 1, heads: 2, queries: 33, keys: 70, headDim: 128),
         Case(batch: 1, heads: 2, queries: 200, keys: 200, headDim: 8, causal: true),
         Case(batch: 1, heads: 1, queries: 13, keys: 1, headDim: 37),
+        Case(batch: 3, heads: 2, queries: 7, keys: 131, headDim: 24, sharedKeys: true),
+        Case(batch: 2, heads: 2, queries: 45, keys: 9, headDim: 20, outOffset: 2, sharedKeys: true),
     ]
 
 
@@ -83,15 +87,16 @@ final class AttentionTests: XCTestCase {
             v = .packed(qkv, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: 2 * width, rowStride: 3 * width)
         } else {
             // Head-major (batch, heads, rows, headDim) inputs, the other common layout.
-            func headMajor(_ rows: Int) throws -> AttentionOperand {
-                let t = try backend.tensor(random.floats(c.batch * c.heads * rows * c.headDim, -2, 2),
-                                           shape: [c.batch, c.heads, rows, c.headDim], dtype: storage.qkv)
+            func headMajor(_ rows: Int, shared: Bool = false) throws -> AttentionOperand {
+                let batches = shared ? 1 : c.batch
+                let t = try backend.tensor(random.floats(batches * c.heads * rows * c.headDim, -2, 2),
+                                           shape: [batches, c.heads, rows, c.headDim], dtype: storage.qkv)
                 return AttentionOperand(t, rowStride: c.headDim, headStride: rows * c.headDim,
-                                        batchStride: c.heads * rows * c.headDim)
+                                        batchStride: shared ? 0 : c.heads * rows * c.headDim)
             }
             q = try headMajor(c.queries)
-            k = try headMajor(c.keys)
-            v = try headMajor(c.keys)
+            k = try headMajor(c.keys, shared: c.sharedKeys)
+            v = try headMajor(c.keys, shared: c.sharedKeys)
         }
         let count = c.outOffset + c.batch * c.queries * width
         let outTensor = try backend.tensor([Float](repeating: 0, count: count), shape: [count], dtype: storage.out)

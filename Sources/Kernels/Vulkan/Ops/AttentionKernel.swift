@@ -113,11 +113,7 @@ extension AttentionKernel {
                 && shape.headDim % 4 == 0
         }
         let storage = storageDefines(q: q, out: out)
-        let scoresPipeline = try backend.pipeline("attention_scores", defines: [("VEC4", aligned([q, k]) ? "1" : "0")] + storage,
-                                                  bindings: 3)
         let softmaxPipeline = try backend.pipeline("attention_softmax", bindings: 2)
-        let valuesPipeline = try backend.pipeline("attention_values", defines: [("VEC4", aligned([v]) ? "1" : "0")] + storage,
-                                                  bindings: 4)
         let localSize = 64
         let blocksN = (shape.keys + block.columns - 1) / block.columns
         let valueBlocksN = (shape.headDim + block.columns - 1) / block.columns
@@ -130,13 +126,27 @@ extension AttentionKernel {
                               access: index == 3 ? .write : .read)
             }
             try require(fitBindings(backend, views, operands.map(\.0)), "attention: one batch item of a view spans more than one binding")
+            // vec4 loads where the views are aligned; then texel loads (lavapipe's fast path) where they can be viewed so.
+            let scoresVec4 = aligned([q, k]), valuesVec4 = aligned([v])
+            let scoresTexels = scoresVec4
+                ? views[0].texelBinding(backend, q.tensor).flatMap { qt in views[1].texelBinding(backend, k.tensor).map { (qt, $0) } } : nil
+            let valuesTexels = valuesVec4 && backend.texelReadable(scores)
+                ? views[2].texelBinding(backend, v.tensor).map { (backend.texelBinding(scores), $0) } : nil
+            let scoresPipeline = try backend.pipeline(
+                "attention_scores", defines: [("VEC4", scoresVec4 ? "1" : "0"), ("TEXEL", scoresTexels != nil ? "1" : "0")] + storage,
+                bindings: 3, texelBindings: scoresTexels != nil ? [0, 1] : [])
+            let valuesPipeline = try backend.pipeline(
+                "attention_values", defines: [("VEC4", valuesVec4 ? "1" : "0"), ("TEXEL", valuesTexels != nil ? "1" : "0")] + storage,
+                bindings: 4, texelBindings: valuesTexels != nil ? [0, 2] : [])
             for first in stride(from: 0, to: shape.queries, by: chunk) {
                 let rows = min(chunk, shape.queries - first)
                 let blocksM = (rows + block.rows - 1) / block.rows
                 let causal = shape.causal ? 1 : 0
                 let scoreBlocks = shape.heads * blocksM * blocksN
                 var grid = backend.grid(scoreBlocks, localSize: localSize)
-                try backend.recorder.dispatch(scoresPipeline, bindings: [views[0].binding, views[1].binding, backend.binding(scores, .write)], push: [
+                try backend.recorder.dispatch(scoresPipeline, bindings: [
+                    scoresTexels?.0 ?? views[0].binding, scoresTexels?.1 ?? views[1].binding, backend.binding(scores, .write),
+                ], push: [
                     rows.word, shape.keys.word, shape.headDim.word, paddedKeys.word, blocksN.word, blocksM.word, scoreBlocks.word,
                     causal.word, first.word, shape.scale.word,
                     (views[0].offset + first * q.rowStride).word, q.rowStride.word, q.headStride.word,
@@ -152,7 +162,8 @@ extension AttentionKernel {
                 let valueBlocks = shape.heads * blocksM * valueBlocksN
                 grid = backend.grid(valueBlocks, localSize: localSize)
                 try backend.recorder.dispatch(valuesPipeline, bindings: [
-                    backend.binding(scores, .read), backend.binding(inverseSums, .read), views[2].binding, views[3].binding,
+                    valuesTexels?.0 ?? backend.binding(scores, .read), backend.binding(inverseSums, .read),
+                    valuesTexels?.1 ?? views[2].binding, views[3].binding,
                 ], push: [
                     rows.word, shape.keys.word, shape.headDim.word, paddedKeys.word, valueBlocksN.word, blocksM.word, valueBlocks.word,
                     causal.word, first.word,
