@@ -4,18 +4,31 @@
 // is an outer product of input voxels and (co, tap) weights: each invocation keeps GROUPS x 4 input
 // voxels (vec4 along w) x CHANNELS output channels x 8 taps in vec4 accumulators. The channel block is
 // the work group's y, so weight loads are uniform. Needs W a multiple of 4.
-// W_HALF / B_HALF: fp16 weight / bias storage.
+// W_HALF / B_HALF: fp16 weight / bias storage. TEXEL: x and the weight read through uniform texel buffers
+// (lavapipe's fast load path; an fp16 weight view converts on fetch).
 #extension GL_EXT_control_flow_attributes : require
 #if W_HALF || B_HALF
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
 #endif
 layout(local_size_x = 64) in;
+#ifndef TEXEL
+#define TEXEL 0
+#endif
+#if TEXEL
+layout(binding = 0) uniform samplerBuffer x;
+layout(binding = 1) uniform samplerBuffer w;
+#define LOAD_X(index) texelFetch(x, int(index))
+#define LOAD_W(index) texelFetch(w, int(index))
+#else
 layout(std430, binding = 0) readonly buffer X { vec4 x[]; };
 #if W_HALF
 layout(std430, binding = 1) readonly buffer Wt { f16vec4 w[]; };
 #else
 layout(std430, binding = 1) readonly buffer Wt { vec4 w[]; };
+#endif
+#define LOAD_X(index) x[index]
+#define LOAD_W(index) vec4(w[index])
 #endif
 #if B_HALF
 layout(std430, binding = 2) readonly buffer Bias { float16_t bias[]; };
@@ -52,10 +65,10 @@ void main() {
     uint xBase = p.xOffset / 4 + n * p.cin * spatial4;
     for (uint ci = 0; ci < p.cin; ci++) {
         vec4 a[GROUPS];
-        [[unroll]] for (uint g = 0; g < GROUPS; g++) a[g] = x[xBase + ci * spatial4 + group[g]];
+        [[unroll]] for (uint g = 0; g < GROUPS; g++) a[g] = LOAD_X(xBase + ci * spatial4 + group[g]);
         uint wRow = ci * p.cout * 2;
         [[unroll]] for (uint j = 0; j < CHANNELS * 2; j++) {
-            vec4 b = vec4(w[wRow + channel[j / 2] * 2 + j % 2]);
+            vec4 b = LOAD_W(wRow + channel[j / 2] * 2 + j % 2);
             [[unroll]] for (uint g = 0; g < GROUPS; g++) {
                 acc[g * 4][j] += a[g].x * b;
                 acc[g * 4 + 1][j] += a[g].y * b;

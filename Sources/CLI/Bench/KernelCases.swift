@@ -10,7 +10,10 @@ extension KernelCase {
             attention(heads: 8, queries: 2048, keys: 7, headDim: 48, note: "decoder image-to-token"),
             layerNorm,
             patchEmbedding,
-            convTranspose,
+            convTranspose(batch: 1, inChannels: 768, outChannels: 192, inSize: [8, 16, 16], note: "decoder upscaling 1"),
+            convTranspose(batch: 1, inChannels: 192, outChannels: 48, inSize: [16, 32, 32], note: "decoder upscaling 2"),
+            convTranspose(batch: 10, inChannels: 768, outChannels: 192, inSize: [8, 16, 16], note: "decoder upscaling 1, 10 categories"),
+            convTranspose(batch: 10, inChannels: 192, outChannels: 48, inSize: [16, 32, 32], note: "decoder upscaling 2, 10 categories"),
             trilinear,
         ]
     }
@@ -97,16 +100,19 @@ extension KernelCase {
             })
     }
 
-    static var convTranspose: KernelCase {
-        let shape = ConvShape(inChannels: 768, outChannels: 192, inSize: [8, 16, 16], kernel: [2, 2, 2], stride: [2, 2, 2])
+    static func convTranspose(batch: Int, inChannels: Int, outChannels: Int, inSize: [Int], note: String) -> KernelCase {
+        let shape = ConvShape(batch: batch, inChannels: inChannels, outChannels: outChannels, inSize: inSize,
+                              kernel: [2, 2, 2], stride: [2, 2, 2])
+        let voxels = inSize.reduce(1, *)
         return KernelCase(
-            name: "conv_transpose3d", shape: "768x8x16x16->192 k=s=2", flops: 2 * 768 * 192 * 8 * 2048,
-            extra: ["note": "decoder upscaling"],
+            name: "conv_transpose3d", shape: "\(batch)x\(inChannels)x\(inSize.map(String.init).joined(separator: "x"))->\(outChannels) k=s=2",
+            flops: Double(2 * batch * inChannels * outChannels * 8 * voxels),
+            extra: ["note": note],
             make: { backend in
-                let x = try random(backend, 768 * 2048, seed: 13)
-                let w = try random(backend, 768 * 192 * 8, seed: 14).reshaped([768, 192, 2, 2, 2])
-                let b = try random(backend, 192, seed: 15)
-                let out = try backend.empty(shape: [1, 192, 16, 32, 32])
+                let x = try random(backend, batch * inChannels * voxels, seed: 13)
+                let w = try random(backend, inChannels * outChannels * 8, seed: 14).reshaped([inChannels, outChannels, 2, 2, 2])
+                let b = try random(backend, outChannels, seed: 15)
+                let out = try backend.empty(shape: [batch, outChannels] + shape.transposedOutSize)
                 return { try backend.convTranspose3d(x, weight: w, bias: b, out: out, shape) }
             })
     }

@@ -52,6 +52,8 @@ struct ConvOperands {
     var bindings: [BufferBinding]
     var offsets: [Int]
     var defines: [(String, String)]
+    /// x and the weight as texel bindings (for shaders built with TEXEL), or nil where the device cannot view them so.
+    var texelBindings: (x: BufferBinding, weight: BufferBinding)?
 
     init(_ backend: VulkanBackend, x: Tensor, weight: Tensor, bias: Tensor?, out: Tensor, items: Range<Int>, batch: Int) {
         let xItem = x.count / batch, yItem = out.count / batch
@@ -62,6 +64,9 @@ struct ConvOperands {
         offsets = [xWindow.offset, yWindow.offset]
         defines = [("W_HALF", weight.dtype == .float16 ? "1" : "0"),
                    ("B_HALF", (bias ?? weight).dtype == .float16 ? "1" : "0")]
+        if let xTexels = xWindow.texelBinding(backend, x), backend.texelReadable(weight) {
+            texelBindings = (xTexels, backend.texelBinding(weight))
+        }
     }
 }
 

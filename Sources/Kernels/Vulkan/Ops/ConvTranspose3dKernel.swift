@@ -21,10 +21,15 @@ struct ConvTranspose3dKernel {
             let (groups, channels) = backend.device.info.kind == .cpu ? (4, 4) : (1, 2)
             let voxelBlocks = (shape.inSize.reduce(1, *) / 4 + groups - 1) / groups
             let channelBlocks = (shape.outChannels + channels - 1) / channels
-            let defines = operands.defines + [("GROUPS", "\(groups)"), ("CHANNELS", "\(channels)")]
-            let pipeline = try backend.pipeline("conv_transpose3d_k2s2", defines: defines, bindings: 4)
+            // x and the weight as texels where they can be viewed so (lavapipe loads those faster).
+            let texels = operands.texelBindings
+            let defines = operands.defines + [("GROUPS", "\(groups)"), ("CHANNELS", "\(channels)"), ("TEXEL", texels != nil ? "1" : "0")]
+            let pipeline = try backend.pipeline("conv_transpose3d_k2s2", defines: defines, bindings: 4,
+                                                texelBindings: texels != nil ? [0, 1] : [])
+            var bindings = operands.bindings
+            if let texels { bindings[0] = texels.x; bindings[1] = texels.weight }
             let push = [voxelBlocks, shape.batch, shape.outChannels, shape.inChannels] + shape.inSize + [bias] + operands.offsets
-            try backend.recorder.dispatch(pipeline, bindings: operands.bindings, push: push.map(\.word),
+            try backend.recorder.dispatch(pipeline, bindings: bindings, push: push.map(\.word),
                                           groups: ((voxelBlocks * shape.batch + localSize - 1) / localSize, channelBlocks, 1))
             return
         }
