@@ -33,6 +33,9 @@ final class MaskDecoder {
         for b in 0..<batch {
             try backend.copy(srcOne, sourceOffset: 0, to: keys, destinationOffset: b * n * e, count: n * e)
         }
+        // Until the first image-to-token attention writes them, the keys are the same for every category: the
+        // first layer projects them once (attention reads them with batch stride 0).
+        let keysWithPEOne = try backend.adding(srcOne, densePE)
 
         var queries = tokens
         let width = e / c.attentionDownsample
@@ -51,21 +54,22 @@ final class MaskDecoder {
             queries = next
             try backend.layerNorm(queries, weights.norm(layer + ".norm1"), rows: batch * t, out: queries)
 
+            let first = i == 0
             var q = try backend.adding(queries, queryPE)
-            var k = try backend.adding(keys, densePE)
-            try attention(layer + ".cross_attn_token_to_image", q: q, k: k, v: keys, queries: t, keys: n, width: width,
-                          batch: batch, out: queries, residual: queries, on: backend)
+            let k = try first ? keysWithPEOne : backend.adding(keys, densePE)
+            try attention(layer + ".cross_attn_token_to_image", q: q, k: k, v: first ? srcOne : keys, queries: t, keys: n,
+                          width: width, batch: batch, sharedKeys: first, out: queries, residual: queries, on: backend)
             try backend.layerNorm(queries, weights.norm(layer + ".norm2"), rows: batch * t, out: queries)
 
             let hidden = try backend.linear(queries, weights.linear(layer + ".mlp.lin1"), rows: batch * t, activation: .relu)
             try backend.linear(hidden, weights.linear(layer + ".mlp.lin2"), rows: batch * t, out: queries, residual: queries)
             try backend.layerNorm(queries, weights.norm(layer + ".norm3"), rows: batch * t, out: queries)
 
+            // The keys are unchanged since the token-to-image attention, so k still holds keys + PE.
             q = try backend.adding(queries, queryPE)
-            k = try backend.adding(keys, densePE)
             // Image tokens attend to the prompt tokens.
             try attention(layer + ".cross_attn_image_to_token", q: k, k: q, v: queries, queries: n, keys: t, width: width,
-                          batch: batch, out: keys, residual: keys, on: backend)
+                          batch: batch, sharedQueries: first, out: keys, residual: keys, on: backend)
             try backend.layerNorm(keys, weights.norm(layer + ".norm4"), rows: batch * n, out: keys)
         }
         let q = try backend.adding(queries, queryPE)
@@ -121,18 +125,23 @@ final class MaskDecoder {
     }
 
     /// SAM's Attention module: project q, k, v to `width`, attend per head, project back to E;
-    /// writes `out` (+ residual, which may be `out`).
+    /// writes `out` (+ residual, which may be `out`). `sharedQueries` / `sharedKeys`: q / k and v hold one copy
+    /// for every category, projected once.
     private func attention(_ name: String, q: Tensor, k: Tensor, v: Tensor, queries: Int, keys: Int, width: Int,
-                           batch: Int, out: Tensor, residual: Tensor?, on backend: Backend) throws {
+                           batch: Int, sharedQueries: Bool = false, sharedKeys: Bool = false, out: Tensor, residual: Tensor?,
+                           on backend: Backend) throws {
         let heads = config.decoderHeads, headDim = width / heads
-        let qp = try backend.linear(q, weights.linear(name + ".q_proj"), rows: batch * queries)
-        let kp = try backend.linear(k, weights.linear(name + ".k_proj"), rows: batch * keys)
-        let vp = try backend.linear(v, weights.linear(name + ".v_proj"), rows: batch * keys)
+        let qp = try backend.linear(q, weights.linear(name + ".q_proj"), rows: (sharedQueries ? 1 : batch) * queries)
+        let kp = try backend.linear(k, weights.linear(name + ".k_proj"), rows: (sharedKeys ? 1 : batch) * keys)
+        let vp = try backend.linear(v, weights.linear(name + ".v_proj"), rows: (sharedKeys ? 1 : batch) * keys)
+        func operand(_ tensor: Tensor, rows: Int, shared: Bool) -> AttentionOperand {
+            AttentionOperand(tensor, rowStride: width, headStride: headDim, batchStride: shared ? 0 : rows * width)
+        }
         let attended = try backend.empty(shape: [batch * queries, width])
         try backend.attention(
-            q: .packed(qp, rows: queries, heads: heads, headDim: headDim),
-            k: .packed(kp, rows: keys, heads: heads, headDim: headDim),
-            v: .packed(vp, rows: keys, heads: heads, headDim: headDim),
+            q: operand(qp, rows: queries, shared: sharedQueries),
+            k: operand(kp, rows: keys, shared: sharedKeys),
+            v: operand(vp, rows: keys, shared: sharedKeys),
             out: .packed(attended, rows: queries, heads: heads, headDim: headDim),
             AttentionShape(batch: batch, heads: heads, queries: queries, keys: keys, headDim: headDim))
         try backend.linear(attended, weights.linear(name + ".out_proj"), rows: batch * queries, out: out, residual: residual)
