@@ -96,9 +96,12 @@ final class PreprocessingTests: XCTestCase {
         var random = SeededRandom(seed: 11)
         for trial in 0..<20 {
             let dims = [Int(random.next() % 7) + 2, Int(random.next() % 7) + 2, Int(random.next() % 7) + 2]
-            // Some trials quantise heavily, so selection meets long runs of equal values.
+            // Some trials quantise heavily, so selection meets long runs of equal values; every third has distinct
+            // values in so narrow a range that they share one histogram bucket, so the selection inside it decides.
             let step: Float = trial % 2 == 0 ? 1 : 40
-            let stored = (0..<dims.reduce(1, *)).map { _ in (random.uniform(-500, 500) / step).rounded() * step }
+            let stored = (0..<dims.reduce(1, *)).map { _ in
+                trial % 3 == 2 ? 1 + random.uniform(0, 1e-3) : (random.uniform(-500, 500) / step).rounded() * step
+            }
             let result = try Preprocessing.run(stored: stored, dims: dims, spatialSize: [1, 1, 1])
             let expected = reference(stored, dims: dims, spatialSize: [1, 1, 1])
             XCTAssertEqual(result.shape, expected.shape)
@@ -115,29 +118,5 @@ final class PreprocessingTests: XCTestCase {
         XCTAssertThrowsError(try Preprocessing.run(stored: [1, 2, 3], dims: [2, 2, 2], spatialSize: [2, 2, 2]))
         XCTAssertThrowsError(try Preprocessing.run(stored: [1, .nan, 3, 4], dims: [2, 2, 1], spatialSize: [1, 1, 1]))
         XCTAssertThrowsError(try Preprocessing.run(stored: [1, 2, 3, 4], dims: [2, 2, 1], spatialSize: [1, 1]))
-    }
-
-    /// Prints the time for a CT-sized volume (512 x 512 x 300); no assertion on it. Opt-in with
-    /// SEGVOL_TIMING=1, best with `-c release`: a debug build is about 15 times slower.
-    func testTimingOnLargeVolume() throws {
-        try XCTSkipUnless(ProcessInfo.processInfo.environment["SEGVOL_TIMING"] == "1", "set SEGVOL_TIMING=1 to time")
-        let dims = [512, 512, 300]
-        var random = SeededRandom(seed: 5)
-        // A bright disc in dark air per slice, like a body in a CT.
-        let noise = random.floats(4096, -20, 20)
-        var stored = [Float](repeating: -1000, count: dims.reduce(1, *))
-        stored.withUnsafeMutableBufferPointer { volume in
-            for k in 0..<dims[2] { for j in 0..<dims[1] { for i in 0..<dims[0] {
-                let (x, y) = (i - 256, j - 256)
-                if x * x + y * y < 200 * 200 {
-                    let n = (k * dims[1] + j) * dims[0] + i
-                    volume[n] = 40 + noise[n & 4095].rounded()
-                }
-            } } }
-        }
-        let start = Date()
-        let result = try Preprocessing.run(stored: stored, dims: dims, spatialSize: [32, 256, 256])
-        print("preprocessing 512x512x300: \(String(format: "%.2f", Date().timeIntervalSince(start))) s, crop \(result.shape)")
-        XCTAssertEqual(result.shape, [300, 399, 399])
     }
 }
