@@ -5,8 +5,8 @@ import Kernels
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Benchmarks: kernels on SegVol's shapes, the model at the published size.",
-        subcommands: [KernelBenchCommand.self, ModelBenchCommand.self, PipelineBenchCommand.self])
+        abstract: "Benchmarks: kernels on SegVol's shapes, the model at the published size, batches end to end, preprocessing.",
+        subcommands: [KernelBenchCommand.self, ModelBenchCommand.self, PipelineBenchCommand.self, PreprocessBenchCommand.self])
 }
 
 /// Options every benchmark takes.
