@@ -9,22 +9,31 @@ struct BenchCommand: ParsableCommand {
         subcommands: [KernelBenchCommand.self, ModelBenchCommand.self, PipelineBenchCommand.self, PreprocessBenchCommand.self])
 }
 
-/// Options every benchmark takes.
+/// Repetitions and output format: every benchmark takes these.
+struct BenchRunOptions: ParsableArguments {
+    @Option(name: .long, help: "Timed runs per measurement; the median is reported.")
+    var runs = 5
+
+    @Option(name: .long, help: "Untimed warm-up runs (on a device, the first builds the pipelines).")
+    var warmup = 2
+
+    @Flag(name: .long, help: "Print one JSON object per line instead of a table.")
+    var json = false
+}
+
+/// Options of the benchmarks that run on a device beside the CPU reference.
 struct BenchOptions: ParsableArguments {
     @Option(name: .long, help: "Vulkan device index or name (default: $SEGVOL_DEVICE, else discrete > integrated > CPU).")
     var device: String?
 
-    @Option(name: .long, help: "Timed runs per measurement; the median is reported.")
-    var runs = 5
-
-    @Option(name: .long, help: "Untimed warm-up runs (the first run builds pipelines).")
-    var warmup = 2
+    @OptionGroup var run: BenchRunOptions
 
     @Flag(name: .long, help: "Skip the single run of the CPU reference implementation.")
     var skipCPUReference = false
 
-    @Flag(name: .long, help: "Print one JSON object per line instead of a table.")
-    var json = false
+    var runs: Int { run.runs }
+    var warmup: Int { run.warmup }
+    var json: Bool { run.json }
 }
 
 /// Wall-clock milliseconds of `body`, median of `runs` after `warmup` untimed runs.

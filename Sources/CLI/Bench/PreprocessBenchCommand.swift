@@ -12,20 +12,13 @@ struct PreprocessBenchCommand: ParsableCommand {
             the shape of a CT. `Benchmarks/preprocess_peer.py` times the same steps written with NumPy, as the published code \
             does them, on the same volume.
 
-            Example: segvol bench preprocess --size 512,512,300 --runs 3
+            Example: segvol bench preprocess --size 512,512,300 --runs 3 --warmup 1
             """)
 
     @Option(name: .long, help: "Stored size i,j,k of the volume.")
     var size = "512,512,300"
 
-    @Option(name: .long, help: "Timed runs; the median is reported.")
-    var runs = 3
-
-    @Option(name: .long, help: "Untimed warm-up runs.")
-    var warmup = 1
-
-    @Flag(name: .long, help: "Print one JSON object instead of a table.")
-    var json = false
+    @OptionGroup var options: BenchRunOptions
 
     func run() throws {
         reportingErrors {
@@ -34,10 +27,10 @@ struct PreprocessBenchCommand: ParsableCommand {
             progress("building a \(dims.map(String.init).joined(separator: "x")) volume")
             let stored = Self.syntheticCT(dims)
             var shape: [Int] = []
-            let ms = try medianMilliseconds(runs: runs, warmup: warmup) {
+            let ms = try medianMilliseconds(runs: options.runs, warmup: options.warmup) {
                 shape = try Preprocessing.run(stored: stored, dims: dims, spatialSize: [32, 256, 256]).shape
             }
-            var report = Report(json: json)
+            var report = Report(json: options.json)
             report.add(["stage": "preprocess", "size": dims.map(String.init).joined(separator: "x"), "crop": shape.map(String.init).joined(separator: "x"),
                         "ms": ms, "mvoxels_per_s": Double(stored.count) / ms / 1e3, "cores": ProcessInfo.processInfo.activeProcessorCount])
             report.printTable(columns: [("stage", "stage"), ("size", "stored size"), ("crop", "crop (D,H,W)"), ("ms", "ms"),
