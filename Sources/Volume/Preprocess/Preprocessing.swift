@@ -156,7 +156,7 @@ fileprivate struct Normalisation {
                 }
             }
         }
-        let values = foreground
+        let values = UnsafeBufferPointer(foreground)
 
         // Mean and population std of the foreground of the original image, as the published code
         // takes them before clipping (a choice the later min-max scaling cancels anyway).
@@ -192,11 +192,11 @@ fileprivate struct Normalisation {
 /// that bucket's values (CT values, mostly integers, fall one value to a bucket) finishes it.
 fileprivate enum Percentile {
     /// The two percentiles of `values`, `lowerPercent` <= `upperPercent`.
-    static func lowerAndUpper(_ values: UnsafeMutableBufferPointer<Float>, lowerPercent: Double,
+    static func lowerAndUpper(_ values: UnsafeBufferPointer<Float>, lowerPercent: Double,
                               upperPercent: Double) -> (Double, Double) {
         let lower = rank(values.count, lowerPercent), upper = rank(values.count, upperPercent)
         let wanted = [lower.index, lower.index + 1, upper.index, upper.index + 1].map { min($0, values.count - 1) }
-        let sorted = orderStatistics(UnsafeBufferPointer(values), ranks: wanted)
+        let sorted = orderStatistics(values, ranks: wanted)
         return (lerp(sorted[0], sorted[1], lower.fraction), lerp(sorted[2], sorted[3], upper.fraction))
     }
 
@@ -256,16 +256,16 @@ fileprivate enum Percentile {
         return located.map { bucket, rank in
             var candidates = byBucket[bucket]!
             return candidates.withUnsafeMutableBufferPointer { buffer in
-                select(buffer, rank, from: 0)
+                select(buffer, rank)
                 return buffer[rank]
             }
         }
     }
 
-    /// Reorders `values[start...]` so that position `k` holds the value a sort would put there,
+    /// Reorders `values` so that position `k` holds the value a sort would put there,
     /// with no larger value before it and no smaller one after (Hoare's selection, median of three).
-    static func select(_ values: UnsafeMutableBufferPointer<Float>, _ k: Int, from start: Int) {
-        var low = start, high = values.count - 1
+    static func select(_ values: UnsafeMutableBufferPointer<Float>, _ k: Int) {
+        var low = 0, high = values.count - 1
         // Guards against quadratic behaviour on adversarial orders: past this many rounds, sort.
         var roundsLeft = 4 * (Int.bitWidth - max(values.count, 1).leadingZeroBitCount) + 8
         while high > low {
