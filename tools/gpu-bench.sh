@@ -19,7 +19,7 @@ pack)
     gzip -9 -f .dist/segvol
     # One fixture model and the shared CT, for an end-to-end check on the GPU.
     cp ../shared/fixtures/official-tiny/text-box/{pytorch_model.bin,vocab.json,tokenizer.json,model-config.json,gt.nii.gz} .dist/fixture/
-    cp ../shared/data/ct/example_ct_sm.nii.gz .dist/
+    cp ../shared/data/ct/example_ct_sm.nii.gz ../shared/data/ct/example_ct.nii.gz .dist/
     du -sh .dist
     ;;
 run)
@@ -39,9 +39,15 @@ run)
     .dist/segvol evaluate --model .dist/fixture --image .dist/example_ct_sm.nii.gz --label .dist/fixture/gt.nii.gz \
         --classes "1=liver,2=spleen" --prompts text,box --logits-dir "$out/logits" --json "$out/evaluate.json" | tee "$out/evaluate.txt"
     .dist/segvol bench kernels --skip-cpu-reference --runs 20 --warmup 3 --json | tee "$out/kernels.jsonl"
-    .dist/segvol bench model --skip-cpu-reference --runs 5 --warmup 2 --json | tee "$out/model.jsonl"
+    # Issue 7's figures: ten categories against one in fp32 and fp16, then batches end to end (device-busy share).
+    .dist/segvol bench model --skip-cpu-reference --runs 5 --warmup 2 --categories 1 --categories 10 --json | tee "$out/model.jsonl"
+    .dist/segvol bench model --skip-cpu-reference --runs 5 --warmup 2 --categories 1 --categories 10 --precision fp16 --json \
+        | tee "$out/model-fp16.jsonl"
     # A named peer in the same run: PyTorch (cuBLAS, fp32 without TF32) on the GEMM and attention shapes.
     python3 tools/torch_peer.py | tee "$out/torch.jsonl" || true
+    # Last, being the longest: two published-size CTs per mode, no separate processes.
+    .dist/segvol bench pipeline --json --cases 2 --skip-processes --ct .dist/example_ct.nii.gz --tokenizer .dist/fixture \
+        | tee "$out/pipeline.jsonl"
     ;;
 *)
     echo "usage: tools/gpu-bench.sh pack | run OUT_DIR" >&2
