@@ -9,8 +9,8 @@ struct CheckCommand: ParsableCommand {
         commandName: "check",
         abstract: "Check every kernel variant this device runs against the CPU reference (awkward sizes, seeded inputs).")
 
-    @Option(name: .long, help: "Vulkan device index or name.")
-    var device: String?
+    @OptionGroup var selection: DeviceSelection
+    var device: String? { selection.device }
 
     func run() throws {
         reportingErrors {

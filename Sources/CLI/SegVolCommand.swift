@@ -20,10 +20,16 @@ struct SegVolCommand: ParsableCommand {
 
 let engineVersion = "0.1.0"
 
-/// Device choice shared by the commands that run the model or kernels.
-struct DeviceOptions: ParsableArguments {
+/// `--device`: every command that runs on a Vulkan device takes it.
+struct DeviceSelection: ParsableArguments {
     @Option(name: .long, help: "Vulkan device index or name (default: $SEGVOL_DEVICE, else discrete > integrated > CPU).")
     var device: String?
+}
+
+/// Device choice shared by the commands that run the model: a Vulkan device, or the CPU reference.
+struct DeviceOptions: ParsableArguments {
+    @OptionGroup var selection: DeviceSelection
+    var device: String? { selection.device }
 
     @Flag(name: .long, help: "Run on the CPU reference implementation instead of Vulkan.")
     var cpu = false

@@ -23,8 +23,8 @@ struct BenchRunOptions: ParsableArguments {
 
 /// Options of the benchmarks that run on a device beside the CPU reference.
 struct BenchOptions: ParsableArguments {
-    @Option(name: .long, help: "Vulkan device index or name (default: $SEGVOL_DEVICE, else discrete > integrated > CPU).")
-    var device: String?
+    @OptionGroup var selection: DeviceSelection
+    var device: String? { selection.device }
 
     @OptionGroup var run: BenchRunOptions
 

@@ -21,8 +21,8 @@ struct PipelineBenchCommand: ParsableCommand {
             over cases and categories) means something with real weights.
             """)
 
-    @Option(name: .long, help: "Vulkan device index or name (default: $SEGVOL_DEVICE, else discrete > integrated > CPU).")
-    var device: String?
+    @OptionGroup var selection: DeviceSelection
+    var device: String? { selection.device }
 
     @Flag(name: .long, help: "Print one JSON object per line instead of a table.")
     var json = false
