@@ -1,8 +1,17 @@
 // Bindings 2 to 5, the push constants and the epilogue shared by the three GEMM shaders (GemmKernel.swift).
 // Include after common.glsl and gemm_types.glsl.
+#ifndef STRAIGHT
+#define STRAIGHT 0
+#endif
+#if STRAIGHT
+// gemm_registers.comp's straight-line epilogue reads bias and residual as vec4 texels.
+layout(binding = 2) uniform samplerBuffer biasTexels;
+layout(binding = 3) uniform samplerBuffer residualTexels;
+#else
 layout(std430, binding = 2) readonly buffer Bias { float bias[]; };
 // Residual and C may be the same buffer (in place x += f(x)): each element is read before it is written.
 layout(std430, binding = 3) readonly buffer Residual { CSCALAR residual[]; };
+#endif
 layout(std430, binding = 4) writeonly buffer C { CSCALAR c[]; };
 // A GEMM split along k: the fp32 sums of the earlier k chunks, laid out like C (may be C's own buffer).
 layout(std430, binding = 5) readonly buffer Partial { float partial[]; };
@@ -14,6 +23,7 @@ layout(push_constant) uniform Params {
          lda, ldc, aOffset, bOffset, biasOffset, residualOffset, cOffset, partialOffset;
 } p;
 
+#if !STRAIGHT
 // C[batch, row, col] = act(sum + bias + partial) + residual, from the fp32 sum of this dispatch's k range;
 // rounded once to C's storage type.
 void storeC(float sum, uint batch, uint row, uint col) {
@@ -25,3 +35,4 @@ void storeC(float sum, uint batch, uint row, uint col) {
     if ((p.flags & 2u) != 0u) value += float(residual[p.residualOffset + index]);
     c[p.cOffset + index] = CSCALAR(value);
 }
+#endif

@@ -1,11 +1,12 @@
 #version 450
 // C = act(A·Bᵀ + bias) + residual for CPU-like devices (lavapipe): no shared memory, no barriers.
-// Each invocation keeps a 16x8 block of C in 32 vec4 registers and reads A as vec4 along k; B is
-// read as vec4 along k (layout .nk, acc += dot(a_i, b_j)) or along n (.kn, acc += a_i[q]·B[q, j..j+3]).
+// Each invocation keeps a BM x BN block of C and reads A as vec4 along k, B as vec4 along k (layout .nk)
+// or along n (.kn). lavapipe gathers every load lane by lane, so larger blocks (more FMAs per load) pay.
 // Defines: VEC4 (1: vec4 loads; needs k % 4 == 0, and n % 4 == 0 for .kn, and strides % 4 == 0),
 // B_KN (B is K x N), A_HALF and B_HALF (A or B stored as fp16, converted on load), C_HALF (C and the
 // residual stored as fp16; the fp32 result is rounded once, on store), TEXEL (with VEC4: A and B read
-// through uniform texel buffers, which lavapipe loads several times faster than storage buffers).
+// through uniform texel buffers, which lavapipe loads several times faster than storage buffers), BM x BN
+// (the block of C per invocation), STRAIGHT (with TEXEL: the straight-line epilogue, see its comment).
 #extension GL_EXT_control_flow_attributes : require
 #if A_HALF || B_HALF || C_HALF
 #extension GL_EXT_shader_16bit_storage : require
@@ -30,7 +31,8 @@ layout(std430, binding = 1) readonly buffer B { BSCALAR b[]; };
 #endif
 #include "gemm_epilogue.glsl"
 
-const uint BM = 16, BN = 8;
+
+const uint BN4 = BN / 4;
 
 #if VEC4 && TEXEL
 // Offsets are in elements and multiples of 4: one texel. An fp16 view converts on fetch.
@@ -59,32 +61,32 @@ void main() {
     // Rows and columns past the edge are clamped to the last one: loads stay in bounds, stores are skipped.
     uint aRow[BM];
     [[unroll]] for (uint i = 0; i < BM; i++) aRow[i] = aBase + min(row0 + i, p.m - 1) * p.lda;
-    vec4 acc[BM][2];
-    [[unroll]] for (uint i = 0; i < BM; i++) { acc[i][0] = vec4(0.0); acc[i][1] = vec4(0.0); }
+    // One scalar sum per element, given its four k steps in a row (j outer, q inner) as explicit fma.
+    float acc[BM][BN];
+    [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) acc[i][j] = 0.0;
     uint k4 = p.k & ~3u;
 
 #if B_KN
 #if VEC4
-    // Two vec4 column groups; the second is clamped to the last aligned group when n % 8 == 4.
-    uint bCol[2] = uint[2](bBase + min(col0, p.n - 4), bBase + min(col0 + 4, p.n - 4));
+    // BN / 4 vec4 column groups; a group past the edge is clamped to the last aligned one (n % 4 == 0).
+    uint bCol[BN4];
+    [[unroll]] for (uint g = 0; g < BN4; g++) bCol[g] = bBase + min(col0 + 4 * g, p.n - 4);
 #else
     uint bCol[BN];
     [[unroll]] for (uint j = 0; j < BN; j++) bCol[j] = bBase + min(col0 + j, p.n - 1);
 #endif
     for (uint kk = 0; kk < p.k; kk += 4) {
         uint steps = min(4u, p.k - kk);
-        vec4 bq[4][2];
+        vec4 bq[4][BN4];
         [[unroll]] for (uint q = 0; q < 4; q++) {
             // Rows past k are clamped too; their A factor is zero.
             uint rowOffset = min(kk + q, p.k - 1) * p.n;
 #if VEC4
-            bq[q][0] = loadB(bCol[0] + rowOffset);
-            bq[q][1] = loadB(bCol[1] + rowOffset);
+            [[unroll]] for (uint g = 0; g < BN4; g++) bq[q][g] = loadB(bCol[g] + rowOffset);
 #else
-            bq[q][0] = vec4(float(b[bCol[0] + rowOffset]), float(b[bCol[1] + rowOffset]),
-                            float(b[bCol[2] + rowOffset]), float(b[bCol[3] + rowOffset]));
-            bq[q][1] = vec4(float(b[bCol[4] + rowOffset]), float(b[bCol[5] + rowOffset]),
-                            float(b[bCol[6] + rowOffset]), float(b[bCol[7] + rowOffset]));
+            [[unroll]] for (uint g = 0; g < BN4; g++)
+                bq[q][g] = vec4(float(b[bCol[4 * g] + rowOffset]), float(b[bCol[4 * g + 1] + rowOffset]),
+                                float(b[bCol[4 * g + 2] + rowOffset]), float(b[bCol[4 * g + 3] + rowOffset]));
 #endif
         }
         [[unroll]] for (uint i = 0; i < BM; i++) {
@@ -93,44 +95,74 @@ void main() {
 #else
             vec4 av = steps == 4u ? loadA(aRow[i] + kk) : loadATail(aRow[i] + kk, steps);
 #endif
-            [[unroll]] for (uint q = 0; q < 4; q++) {
-                acc[i][0] += av[q] * bq[q][0];
-                acc[i][1] += av[q] * bq[q][1];
-            }
+            [[unroll]] for (uint j = 0; j < BN; j++)
+                [[unroll]] for (uint q = 0; q < 4; q++) acc[i][j] = fma(av[q], bq[q][j >> 2][j & 3u], acc[i][j]);
         }
     }
 #else
     uint bRow[BN];
+#if STRAIGHT
+    // Whole vec4 column groups, the last aligned one repeated past the edge (n % 4 == 0), as the epilogue
+    // (and the .kn loads) see them.
+    [[unroll]] for (uint j = 0; j < BN; j++) bRow[j] = bBase + (min(col0 + (j & ~3u), p.n - 4) + (j & 3u)) * p.k;
+#else
     [[unroll]] for (uint j = 0; j < BN; j++) bRow[j] = bBase + min(col0 + j, p.n - 1) * p.k;
+#endif
     for (uint kk = 0; kk < k4; kk += 4) {
         vec4 bv[BN];
         [[unroll]] for (uint j = 0; j < BN; j++) bv[j] = loadB(bRow[j] + kk);
         [[unroll]] for (uint i = 0; i < BM; i++) {
             vec4 av = loadA(aRow[i] + kk);
-            acc[i][0] += vec4(dot(av, bv[0]), dot(av, bv[1]), dot(av, bv[2]), dot(av, bv[3]));
-            acc[i][1] += vec4(dot(av, bv[4]), dot(av, bv[5]), dot(av, bv[6]), dot(av, bv[7]));
+            [[unroll]] for (uint j = 0; j < BN; j++)
+                [[unroll]] for (uint q = 0; q < 4; q++) acc[i][j] = fma(av[q], bv[j][q], acc[i][j]);
         }
     }
 #if !VEC4
     // The last k % 4 values, one at a time.
     for (uint kk = k4; kk < p.k; kk++) {
-        vec4 b0 = vec4(float(b[bRow[0] + kk]), float(b[bRow[1] + kk]), float(b[bRow[2] + kk]), float(b[bRow[3] + kk]));
-        vec4 b1 = vec4(float(b[bRow[4] + kk]), float(b[bRow[5] + kk]), float(b[bRow[6] + kk]), float(b[bRow[7] + kk]));
+        float bk[BN];
+        [[unroll]] for (uint j = 0; j < BN; j++) bk[j] = float(b[bRow[j] + kk]);
         [[unroll]] for (uint i = 0; i < BM; i++) {
             float av = float(a[aRow[i] + kk]);
-            acc[i][0] += av * b0;
-            acc[i][1] += av * b1;
+            [[unroll]] for (uint j = 0; j < BN; j++) acc[i][j] = fma(av, bk[j], acc[i][j]);
         }
     }
 #endif
 #endif
 
+#if STRAIGHT
+    // Straight-line epilogue (no activation but ReLU, no partial sums; bias, residual, ldc, strideC, n and
+    // the offsets multiples of 4): lavapipe runs it much faster than the rolled one below, which indexes an
+    // array by a loop counter, and compiles it quickly, which it does not when storage loads are unrolled.
+    // Rows past the edge were clamped to the last, column groups to the last whole one, so their sums equal
+    // those at the clamped position: storing them there writes the same value again. Every residual is read
+    // before the first store.
+    float result[BM][BN];
+    uint cRow[BM];
+    [[unroll]] for (uint i = 0; i < BM; i++) cRow[i] = batch * p.strideC + min(row0 + i, p.m - 1) * p.ldc;
+    [[unroll]] for (uint g = 0; g < BN4; g++) {
+        uint col = min(col0 + 4 * g, p.n - 4);
+        vec4 b = (p.flags & 1u) != 0u ? texelFetch(biasTexels, int((p.biasOffset + col) >> 2)) : vec4(0.0);
+        [[unroll]] for (uint i = 0; i < BM; i++) {
+            vec4 r = (p.flags & 2u) != 0u ? texelFetch(residualTexels, int((p.residualOffset + cRow[i] + col) >> 2)) : vec4(0.0);
+            [[unroll]] for (uint e = 0; e < 4; e++) {
+                float value = acc[i][4 * g + e] + b[e];
+                result[i][4 * g + e] = (p.activation == 1u ? max(value, 0.0) : value) + r[e];
+            }
+        }
+    }
+    [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint g = 0; g < BN4; g++) {
+        uint index = p.cOffset + cRow[i] + min(col0 + 4 * g, p.n - 4);
+        [[unroll]] for (uint e = 0; e < 4; e++) c[index + e] = CSCALAR(result[i][4 * g + e]);
+    }
+#else
     // Epilogue (gemm_epilogue.glsl). The block is copied out with constant indices (acc stays in registers)
-    // and finished in a rolled loop, so the activation is not inlined 128 times.
+    // and finished in a rolled loop, so the activation is not inlined BM x BN times.
     float values[BM * BN];
-    [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) values[i * BN + j] = acc[i][j >> 2][j & 3u];
+    [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) values[i * BN + j] = acc[i][j];
     for (uint e = 0; e < BM * BN; e++) {
         uint row = row0 + e / BN, col = col0 + e % BN;
         if (row < p.m && col < p.n) storeC(values[e], batch, row, col);
     }
+#endif
 }

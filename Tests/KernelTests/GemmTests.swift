@@ -60,6 +60,12 @@ final class GemmTests: XCTestCase {
         // In place: out += gelu(A·Bᵀ + bias).
         Case(shape: GemmShape(m: 45, n: 70, k: 32, activation: .gelu), bias: true, residual: true, inPlace: true),
         Case(shape: GemmShape(m: 16, n: 8, k: 4, batch: 2), residual: true, inPlace: true),
+        // The register kernel's straight-line epilogue (n and k multiples of 4, no activation but ReLU) on
+        // sizes that are not multiples of its 32x16 block: bias, residual, ReLU, in place, batched, B as K x N.
+        Case(shape: GemmShape(m: 45, n: 52, k: 36, activation: .relu), bias: true, residual: true),
+        Case(shape: GemmShape(m: 33, n: 20, k: 64, batch: 2), bias: true, residual: true, inPlace: true),
+        Case(shape: GemmShape(m: 50, n: 36, k: 24, bLayout: .kn), bias: true, residual: true),
+        Case(shape: GemmShape(m: 7, n: 44, k: 48, batch: 3, bLayout: .kn, activation: .relu), bias: true),
     ]
 
     func testVariantSelection() throws {
@@ -178,9 +184,13 @@ final class GemmTests: XCTestCase {
         for variant in GemmVariant.allCases {
             for layout in [GemmShape.BLayout.nk, .kn] {
                 for storage in Self.storages {
-                    for vec4 in variant == .registerBlocked ? [false, true] : [false] {
+                    // Register-blocked: scalar loads, vec4 storage loads, texels, texels with the straight-line epilogue.
+                    let loads = variant == .registerBlocked ? [(false, false, false), (true, false, false), (true, true, false), (true, true, true)]
+                        : [(false, false, false)]
+                    for (vec4, texel, straight) in loads {
                         let (file, defines) = GemmKernel.shader(variant, bLayout: layout, aHalf: storage.a == .float16,
-                                                                bHalf: storage.b == .float16, cHalf: storage.c == .float16, vec4: vec4)
+                                                                bHalf: storage.b == .float16, cHalf: storage.c == .float16,
+                                                                vec4: vec4, texel: texel, straight: straight)
                         XCTAssertNoThrow(try gpu.device.compileSPIRV(name: file, source: GemmKernel.source(file), defines: defines),
                                          "\(file) \(defines)")
                     }

@@ -3,7 +3,7 @@ import VulkanRuntime
 /// The GEMM shaders; `GemmKernel.variant(for:info:bDType:)` picks one per device, and the dtypes of A, B
 /// (fp16 weights) and C (fp16 activations) select the half-storage build of whichever runs.
 public enum GemmVariant: String, CaseIterable, Sendable {
-    /// `gemm_registers.comp`: 16x8 blocks of C in registers, no shared memory (CPU devices: lavapipe).
+    /// `gemm_registers.comp`: blocks of C per invocation, no shared memory (CPU devices: lavapipe).
     case registerBlocked
     /// `gemm_tiled.comp`: 64x64 tiles staged through shared memory (GPUs).
     case tiled
@@ -40,14 +40,18 @@ public enum GemmKernel {
 
     /// Shader file and defines of one build of a variant; public so tests can compile every build,
     /// including those the device cannot run. `aHalf`, `bHalf`, `cHalf`: which operands are stored as fp16
-    /// (the residual has C's type); `vec4` (register-blocked only) selects vec4 loads.
+    /// (the residual has C's type). Register-blocked only: `vec4` selects vec4 loads, `texel` (with vec4) texel
+    /// loads of A and B, `straight` (with texel) the straight-line epilogue and its larger block.
     public static func shader(_ variant: GemmVariant, bLayout: GemmShape.BLayout, aHalf: Bool = false, bHalf: Bool,
-                              cHalf: Bool = false, vec4: Bool = false) -> (file: String, defines: [(String, String)]) {
+                              cHalf: Bool = false, vec4: Bool = false, texel: Bool = false,
+                              straight: Bool = false) -> (file: String, defines: [(String, String)]) {
         var defines = [("B_KN", bLayout == .kn ? "1" : "0"), ("A_HALF", aHalf ? "1" : "0"), ("B_HALF", bHalf ? "1" : "0"),
                        ("C_HALF", cHalf ? "1" : "0")]
         switch variant {
         case .registerBlocked:
-            defines.append(("VEC4", vec4 ? "1" : "0"))
+            let block = registerBlock(straight: straight)
+            defines += [("VEC4", vec4 ? "1" : "0"), ("TEXEL", texel ? "1" : "0"), ("STRAIGHT", straight ? "1" : "0"),
+                        ("BM", String(block.m)), ("BN", String(block.n))]
             return ("gemm_registers", defines)
         case .tiled:
             return ("gemm_tiled", defines)
@@ -59,8 +63,10 @@ public enum GemmKernel {
     /// The embedded GLSL of a shader file (includes resolved), for compile checks.
     public static func source(_ file: String) throws -> String { try ShaderLibrary.source(file + ".comp") }
 
-    /// Register blocks of C per invocation (matches BM, BN in gemm_registers.comp).
-    static let registerBlock = (m: 16, n: 8)
+    /// The block of C per invocation of gemm_registers.comp (BM x BN). lavapipe gathers every load lane by lane,
+    /// so a larger block (more FMAs per load) runs faster; only the straight-line epilogue keeps its compile
+    /// time short at 32x16 (the rolled one takes lavapipe over 10 s to compile there).
+    static func registerBlock(straight: Bool) -> (m: Int, n: Int) { straight ? (32, 16) : (16, 8) }
     static let registerLocalSize = 64
     /// Tile of C per work group in gemm_tiled.comp and gemm_coopmat.comp.
     static let tile = 64
@@ -115,17 +121,24 @@ public enum GemmKernel {
         // vec4 loads need every row of A and B, and both windows, to start on a multiple of 4 elements.
         let vec4 = k % 4 == 0 && shape.k % 4 == 0 && shape.strideA % 4 == 0 && shape.strideB % 4 == 0
             && aWindow.offset % 4 == 0 && bWindow.offset % 4 == 0 && (shape.bLayout == .nk || shape.n % 4 == 0)
-        var (file, defines) = shader(variant, bLayout: shape.bLayout, aHalf: a.dtype == .float16, bHalf: b.dtype == .float16,
-                                     cHalf: out.dtype == .float16, vec4: vec4)
         // The register kernel reads A and B as texels where the views allow (lavapipe's fast load path).
         let texels = variant == .registerBlocked && vec4
             ? aWindow.texelBinding(backend, a).flatMap { at in bWindow.texelBinding(backend, b).map { (at, $0) } } : nil
-        if texels != nil { defines.append(("TEXEL", "1")) }
-        let pipeline = try backend.pipeline(file, defines: defines, bindings: 6, texelBindings: texels != nil ? [0, 1] : [])
+        // The straight-line epilogue reads bias and residual as vec4 texels and knows no activation but ReLU.
+        let epilogueTexels = texels.flatMap {
+            straightEpilogueTexels(backend, bias: bias, residual: residual, rWindow: rWindow, partialSums: partialSums,
+                                   activation: activation, chunk: chunk, shape: shape, placeholder: $0.0)
+        }
+        let straight = epilogueTexels != nil
+        let (file, defines) = shader(variant, bLayout: shape.bLayout, aHalf: a.dtype == .float16, bHalf: b.dtype == .float16,
+                                     cHalf: out.dtype == .float16, vec4: vec4, texel: texels != nil, straight: straight)
+        let pipeline = try backend.pipeline(file, defines: defines, bindings: 6,
+                                            texelBindings: straight ? [0, 1, 2, 3] : texels != nil ? [0, 1] : [])
 
         let groupsXY: (x: Int, y: Int)
-        let blocksN = (n + registerBlock.n - 1) / registerBlock.n
-        let blockCount = blocksN * ((m + registerBlock.m - 1) / registerBlock.m)
+        let block = registerBlock(straight: straight)
+        let blocksN = (n + block.n - 1) / block.n
+        let blockCount = blocksN * ((m + block.m - 1) / block.m)
         switch variant {
         case .registerBlocked:
             let grid = backend.grid(blockCount, localSize: registerLocalSize)
@@ -139,8 +152,9 @@ public enum GemmKernel {
         // Absent operands are bound to C's window (never read: the flags say so).
         let flags = (bias == nil ? 0 : 1) | (residual == nil ? 0 : 2) | (partialSums == nil ? 0 : 4)
         let bindings = [texels?.0 ?? aWindow.binding, texels?.1 ?? bWindow.binding,
-                        bias.map { backend.binding($0, .read) } ?? cWindow.binding,
-                        rWindow?.binding ?? cWindow.binding, cWindow.binding, sWindow?.binding ?? cWindow.binding]
+                        epilogueTexels?.bias ?? bias.map { backend.binding($0, .read) } ?? cWindow.binding,
+                        epilogueTexels?.residual ?? rWindow?.binding ?? cWindow.binding, cWindow.binding,
+                        sWindow?.binding ?? cWindow.binding]
         let words: [Int] = [m, n, k, shape.strideA, shape.strideB, shape.strideC, 0, Int(activation.rawValue), flags,
                             blocksN, blockCount, shape.k, shape.n, aWindow.offset, bWindow.offset,
                             chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset, sWindow?.offset ?? 0]
@@ -155,6 +169,30 @@ public enum GemmKernel {
                                           groups: (groupsXY.x, groupsXY.y, count), label: "gemm \(variant.rawValue)")
             batchOffset += count
         }
+    }
+}
+
+extension GemmKernel {
+    /// Texel bindings of bias and residual for the straight-line epilogue (absent ones get A's, never read),
+    /// or nil where it cannot run: an activation other than ReLU, partial sums, or rows, offsets or views
+    /// that are not whole vec4s.
+    fileprivate static func straightEpilogueTexels(_ backend: VulkanBackend, bias: Tensor?, residual: Tensor?,
+                                                   rWindow: BindingWindow?, partialSums: Tensor?, activation: Activation,
+                                                   chunk: GemmChunk, shape: GemmShape,
+                                                   placeholder: BufferBinding) -> (bias: BufferBinding, residual: BufferBinding)? {
+        guard partialSums == nil, activation == .none || activation == .relu,
+              chunk.cols.count % 4 == 0, chunk.cols.lowerBound % 4 == 0, shape.n % 4 == 0, shape.strideC % 4 == 0 else { return nil }
+        var biasTexels: BufferBinding?
+        if let bias {
+            guard bias.count % 4 == 0, backend.texelReadable(bias) else { return nil }
+            biasTexels = backend.texelBinding(bias)
+        }
+        var residualTexels: BufferBinding?
+        if let residual, let rWindow {
+            guard rWindow.offset % 4 == 0, let texels = rWindow.texelBinding(backend, residual) else { return nil }
+            residualTexels = texels
+        }
+        return (biasTexels ?? placeholder, residualTexels ?? placeholder)
     }
 }
 
