@@ -194,10 +194,12 @@ public final class GPUDevice {
     /// `texelBindings` are read through uniform texel buffers (`samplerBuffer`), the rest are storage buffers.
     /// `source` is only evaluated when the pipeline is not built yet (it is on every dispatch's path).
     public func pipeline(name: String, source: @autoclosure () throws -> String, defines: [(String, String)] = [],
-                         bindingCount: Int, texelBindings: Set<Int> = [], pushConstantBytes: Int) throws -> ComputePipeline {
+                         bindingCount: Int, texelBindings: Set<Int> = [], pushConstantBytes: Int,
+                         optimize: Bool = true) throws -> ComputePipeline {
         let key = name + "|" + defines.map { "\($0.0)=\($0.1)" }.joined(separator: ",") + "|" + texelBindings.sorted().map(String.init).joined(separator: ",")
+            + (optimize ? "" : "|O0")
         if let cached = pipelines[key] { return cached }
-        let spirv = try compiler.compile(name: name, source: try source(), defines: defines)
+        let spirv = try compiler.compile(name: name, source: try source(), defines: defines, optimize: optimize)
         let pipeline = try ComputePipeline(device: self, name: name, spirv: spirv, bindingCount: bindingCount,
                                            texelBindings: texelBindings, pushConstantBytes: pushConstantBytes)
         pipelines[key] = pipeline
@@ -207,7 +209,7 @@ public final class GPUDevice {
     public var pipelineCount: Int { pipelines.count }
 
     /// Compiles a shader without creating a pipeline (used to check sources).
-    public func compileSPIRV(name: String, source: String, defines: [(String, String)] = []) throws -> [UInt32] {
-        try compiler.compile(name: name, source: source, defines: defines)
+    public func compileSPIRV(name: String, source: String, defines: [(String, String)] = [], optimize: Bool = true) throws -> [UInt32] {
+        try compiler.compile(name: name, source: source, defines: defines, optimize: optimize)
     }
 }

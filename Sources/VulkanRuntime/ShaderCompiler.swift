@@ -39,14 +39,16 @@ final class ShaderCompiler {
         }
     }
 
-    func compile(name: String, source: String, defines: [(String, String)]) throws -> [UInt32] {
+    /// `optimize: false` skips shaderc's SPIR-V optimizer, which takes tens of seconds on large unrolled kernels
+    /// while the driver's compiler (LLVM in lavapipe) optimizes them as well.
+    func compile(name: String, source: String, defines: [(String, String)], optimize: Bool = true) throws -> [UInt32] {
         let defineText = defines.map { "\($0.0)=\($0.1)" }.joined(separator: ";")
-        let key = stableHash(["v1", deviceKey, name, defineText, source].joined(separator: "\u{1}"))
+        let key = stableHash(["v1", deviceKey, name, defineText, optimize ? "" : "O0", source].joined(separator: "\u{1}"))
         let cached = cacheDirectory?.appendingPathComponent("\(name)-\(key).spv")
         if let cached, let data = try? Data(contentsOf: cached), data.count % 4 == 0, data.count > 0 {
             return data.withUnsafeBytes { Array($0.bindMemory(to: UInt32.self)) }
         }
-        let words = try compileUncached(name: name, source: source, defines: defines)
+        let words = try compileUncached(name: name, source: source, defines: defines, optimize: optimize)
         if let cached {
             // Temporary file then rename, so a concurrent reader never sees half a file.
             let temporary = cached.appendingPathExtension("tmp\(getpid())")
@@ -59,14 +61,15 @@ final class ShaderCompiler {
         return words
     }
 
-    private func compileUncached(name: String, source: String, defines: [(String, String)]) throws -> [UInt32] {
+    private func compileUncached(name: String, source: String, defines: [(String, String)], optimize: Bool) throws -> [UInt32] {
         guard let options = shaderc_compile_options_initialize() else {
             throw VulkanError.unsupported("shaderc_compile_options_initialize failed")
         }
         defer { shaderc_compile_options_release(options) }
         shaderc_compile_options_set_target_env(options, shaderc_target_env_vulkan, UInt32(shaderc_env_version_vulkan_1_2.rawValue))
         shaderc_compile_options_set_target_spirv(options, shaderc_spirv_version_1_5)
-        shaderc_compile_options_set_optimization_level(options, shaderc_optimization_level_performance)
+        shaderc_compile_options_set_optimization_level(options, optimize ? shaderc_optimization_level_performance
+                                                                          : shaderc_optimization_level_zero)
         for (key, value) in defines {
             shaderc_compile_options_add_macro_definition(options, key, key.utf8.count, value, value.utf8.count)
         }

@@ -191,7 +191,8 @@ final class GemmTests: XCTestCase {
                         let (file, defines) = GemmKernel.shader(variant, bLayout: layout, aHalf: storage.a == .float16,
                                                                 bHalf: storage.b == .float16, cHalf: storage.c == .float16,
                                                                 vec4: vec4, texel: texel, straight: straight)
-                        XCTAssertNoThrow(try gpu.device.compileSPIRV(name: file, source: GemmKernel.source(file), defines: defines),
+                        XCTAssertNoThrow(try gpu.device.compileSPIRV(name: file, source: GemmKernel.source(file), defines: defines,
+                                                                     optimize: GemmKernel.optimizesSPIRV(straight: straight)),
                                          "\(file) \(defines)")
                     }
                 }

@@ -110,10 +110,12 @@ public final class VulkanBackend: Backend {
 
     /// The pipeline for `Shaders/<shader>.comp` with `defines`, built on first use.
     /// `texelBindings` are read as `samplerBuffer`s (vec4 texels), the rest are storage buffers.
-    func pipeline(_ shader: String, defines: [(String, String)] = [], bindings: Int, texelBindings: Set<Int> = []) throws -> ComputePipeline {
+    func pipeline(_ shader: String, defines: [(String, String)] = [], bindings: Int, texelBindings: Set<Int> = [],
+                  optimize: Bool = true) throws -> ComputePipeline {
         try device.pipeline(name: shader + defines.map { "-\($0.0)\($0.1)" }.joined(),
                             source: try ShaderLibrary.source(shader + ".comp"), defines: defines,
-                            bindingCount: bindings, texelBindings: texelBindings, pushConstantBytes: VulkanBackend.pushConstantBytes)
+                            bindingCount: bindings, texelBindings: texelBindings, pushConstantBytes: VulkanBackend.pushConstantBytes,
+                            optimize: optimize)
     }
 
     /// Whether a tensor range can be read as vec4 texels: the start aligned for texel views, whole texels,

@@ -67,6 +67,9 @@ public enum GemmKernel {
     /// so a larger block (more FMAs per load) runs faster; only the straight-line epilogue keeps its compile
     /// time short at 32x16 (the rolled one takes lavapipe over 10 s to compile there).
     static func registerBlock(straight: Bool) -> (m: Int, n: Int) { straight ? (32, 16) : (16, 8) }
+    /// Whether shaderc optimizes a build's SPIR-V: not the 32x16 straight-line build, on which its optimizer
+    /// takes about 18 s and lavapipe runs the unoptimized SPIR-V as fast (LLVM optimizes it anyway).
+    public static func optimizesSPIRV(straight: Bool) -> Bool { !straight }
     static let registerLocalSize = 64
     /// Tile of C per work group in gemm_tiled.comp and gemm_coopmat.comp.
     static let tile = 64
@@ -133,7 +136,8 @@ public enum GemmKernel {
         let (file, defines) = shader(variant, bLayout: shape.bLayout, aHalf: a.dtype == .float16, bHalf: b.dtype == .float16,
                                      cHalf: out.dtype == .float16, vec4: vec4, texel: texels != nil, straight: straight)
         let pipeline = try backend.pipeline(file, defines: defines, bindings: 6,
-                                            texelBindings: straight ? [0, 1, 2, 3] : texels != nil ? [0, 1] : [])
+                                            texelBindings: straight ? [0, 1, 2, 3] : texels != nil ? [0, 1] : [],
+                                            optimize: optimizesSPIRV(straight: straight))
 
         let groupsXY: (x: Int, y: Int)
         let block = registerBlock(straight: straight)
