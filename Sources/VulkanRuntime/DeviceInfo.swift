@@ -14,7 +14,9 @@ public struct DeviceInfo: Sendable {
     public var driverVersion: UInt32
     public var apiVersion: UInt32
     public var deviceLocalBytes: UInt64
-    public var hostVisibleDeviceLocal: Bool
+    /// Device-local memory the host also reads through its caches (lavapipe, integrated GPUs): tensors live mapped.
+    /// A discrete GPU's resizable BAR is host-visible but uncached: host reads across it crawl, so it does not count.
+    public var unifiedMemory: Bool
 
     // Limits the kernels must respect.
     public var maxStorageBufferRange: UInt64
@@ -58,6 +60,15 @@ public struct DeviceInfo: Sendable {
 }
 
 extension DeviceInfo {
+    /// Whether one memory type is device-local, host-coherent and host-cached on a heap as large as the device's
+    /// memory: then tensors can live mapped. A small device-local window (resizable BAR off) does not count, nor does
+    /// a large uncached one (a discrete GPU's resizable BAR), through which host reads crawl.
+    public static func hasUnifiedMemory(types: [(flags: VkMemoryPropertyFlags, heapBytes: UInt64)], deviceLocalBytes: UInt64) -> Bool {
+        let wanted = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue
+            | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue
+        return types.contains { $0.flags & wanted == wanted && $0.heapBytes >= deviceLocalBytes }
+    }
+
     /// Reads properties, memory, limits, features and extensions of one physical device.
     static func read(_ device: VkPhysicalDevice, index: Int) -> DeviceInfo {
         var properties = VkPhysicalDeviceProperties()
@@ -73,17 +84,13 @@ extension DeviceInfo {
                 localBytes = max(localBytes, heaps[i].size)
             }
         }
-        var hostVisibleLocal = false
-        withUnsafeBytes(of: memory.memoryTypes) { raw in
-            let types = raw.bindMemory(to: VkMemoryType.self)
-            let wanted = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue
-                | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
-            for i in 0..<Int(memory.memoryTypeCount) where types[i].propertyFlags & wanted == wanted {
-                // A small host-visible device-local window (resizable BAR off) is not unified memory.
-                let heap = withUnsafeBytes(of: memory.memoryHeaps) { $0.bindMemory(to: VkMemoryHeap.self)[Int(types[i].heapIndex)] }
-                if heap.size >= localBytes { hostVisibleLocal = true }
-            }
+        let types = withUnsafeBytes(of: memory.memoryTypes) { raw in
+            raw.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount)).map { $0 }
         }
+        let heapSizes = withUnsafeBytes(of: memory.memoryHeaps) { raw in
+            raw.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount)).map(\.size)
+        }
+        let unified = hasUnifiedMemory(types: types.map { ($0.propertyFlags, heapSizes[Int($0.heapIndex)]) }, deviceLocalBytes: localBytes)
 
         var extensionCount: UInt32 = 0
         vkEnumerateDeviceExtensionProperties(device, nil, &extensionCount, nil)
@@ -144,7 +151,7 @@ extension DeviceInfo {
             driverVersion: properties.driverVersion,
             apiVersion: properties.apiVersion,
             deviceLocalBytes: localBytes,
-            hostVisibleDeviceLocal: hostVisibleLocal,
+            unifiedMemory: unified,
             maxStorageBufferRange: UInt64(limits.maxStorageBufferRange),
             maxMemoryAllocationSize: maxAllocation(device),
             minStorageBufferOffsetAlignment: limits.minStorageBufferOffsetAlignment,
@@ -182,7 +189,7 @@ extension DeviceInfo {
         let mib = { (v: UInt64) in String(format: "%.0f MiB", Double(v) / 1_048_576) }
         var lines = ["[\(index)] \(name)"]
         lines.append("    type: \(kind.rawValue), Vulkan \(apiVersionString), driver \(driverName) \(driverInfo)")
-        lines.append("    memory: \(String(format: "%.1f", gib)) GiB device-local\(hostVisibleDeviceLocal ? " (host-visible)" : "")")
+        lines.append("    memory: \(String(format: "%.1f", gib)) GiB device-local\(unifiedMemory ? " (unified: host-cached)" : "")")
         lines.append("    limits: maxStorageBufferRange \(mib(maxStorageBufferRange)), maxMemoryAllocationSize \(mib(maxMemoryAllocationSize)), shared memory \(maxComputeSharedMemorySize) B, work-group invocations \(maxComputeWorkGroupInvocations), work-group count \(maxComputeWorkGroupCount.0)x\(maxComputeWorkGroupCount.1)x\(maxComputeWorkGroupCount.2), texel buffer elements \(maxTexelBufferElements)")
         lines.append("    features: fp16 arithmetic \(yes(shaderFloat16)), 16-bit storage \(yes(storageBuffer16BitAccess)), subgroup size \(subgroupSize) (arithmetic \(yes(subgroupArithmetic)), shuffle \(yes(subgroupShuffle))), cooperative matrix KHR \(yes(khrCooperativeMatrix)) NV \(yes(nvCooperativeMatrix)), timestamps \(yes(timestampsSupported))")
         return lines.joined(separator: "\n")

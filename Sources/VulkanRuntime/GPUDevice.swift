@@ -80,11 +80,12 @@ public final class GPUDevice {
         let local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT.rawValue
         let hostCoherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT.rawValue | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT.rawValue
         // Unified memory (lavapipe, integrated GPUs): tensors are mapped and need no staging copies.
-        let unified = info.hostVisibleDeviceLocal ? allocator.memoryType(typeBits: requirements.memoryTypeBits, required: local | hostCoherent) : nil
+        let hostCached = hostCoherent | VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue
+        let unified = info.unifiedMemory ? allocator.memoryType(typeBits: requirements.memoryTypeBits, required: local | hostCached) : nil
         guard let deviceType = unified ?? allocator.memoryType(typeBits: requirements.memoryTypeBits, required: local)
             ?? allocator.memoryType(typeBits: requirements.memoryTypeBits, required: 0),
             let stagingType = allocator.memoryType(typeBits: requirements.memoryTypeBits,
-                                                   required: hostCoherent | VK_MEMORY_PROPERTY_HOST_CACHED_BIT.rawValue)
+                                                   required: hostCached)
             ?? allocator.memoryType(typeBits: requirements.memoryTypeBits, required: hostCoherent) else {
             throw VulkanError.noDevice("\(info.name) has no usable memory type for storage buffers")
         }

@@ -14,6 +14,19 @@ final class RuntimeTests: XCTestCase {
         XCTAssertTrue(info.summary.contains(info.name))
     }
 
+    /// Memory layouts as drivers report them (Vulkan's property bits: device-local 1, host-visible 2, coherent 4,
+    /// cached 8): only memory the host reads through its caches holds mapped tensors.
+    func testUnifiedMemoryNeedsHostCachedDeviceMemory() {
+        let gib: UInt64 = 1 << 30
+        // lavapipe: one type with every bit.
+        XCTAssertTrue(DeviceInfo.hasUnifiedMemory(types: [(0xF, 2 * gib)], deviceLocalBytes: 2 * gib))
+        // A discrete GPU with resizable BAR (the H100 here): its 80 GiB are host-visible but uncached.
+        let discrete: [(flags: UInt32, heapBytes: UInt64)] = [(0x1, 80 * gib), (0x6, 125 * gib), (0xE, 125 * gib), (0x7, 80 * gib)]
+        XCTAssertFalse(DeviceInfo.hasUnifiedMemory(types: discrete, deviceLocalBytes: 80 * gib))
+        // Resizable BAR off: a 256 MiB host-visible window.
+        XCTAssertFalse(DeviceInfo.hasUnifiedMemory(types: [(0x1, 8 * gib), (0xF, gib / 4)], deviceLocalBytes: 8 * gib))
+    }
+
     func testAllocatorReusesFreedMemory() throws {
         let gpu = try VulkanTesting.backend()
         try gpu.synchronize()
