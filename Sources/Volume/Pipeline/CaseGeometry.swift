@@ -85,6 +85,8 @@ public struct CaseGeometry {
     }
 
     /// A crop-grid array placed back on the stored grid (stored order, i fastest); outside the crop is `fill`.
+    /// Inlinable so that callers in other modules get it specialised (the generic form ran at metadata-lookup speed).
+    @inlinable
     public func toStored<T>(_ crop: [T], fill: T) -> [T] {
         var out = [T](repeating: fill, count: storedDims.reduce(1, *))
         let (ni, nj) = (storedDims[0], storedDims[1])
