@@ -18,7 +18,7 @@ pack)
     strip .dist/segvol
     gzip -9 -f .dist/segvol
     # One fixture model and the shared CT, for an end-to-end check on the GPU.
-    cp ../shared/fixtures/official-tiny/text-box/{pytorch_model.bin,vocab.json,tokenizer.json,model-config.json,gt.nii.gz} .dist/fixture/
+    cp ../shared/fixtures/official-tiny/text-box/{pytorch_model.bin,vocab.json,tokenizer.json,model-config.json,gt.nii.gz,logits_liver.npy} .dist/fixture/
     cp ../shared/data/ct/example_ct_sm.nii.gz ../shared/data/ct/example_ct.nii.gz .dist/
     du -sh .dist
     ;;
@@ -37,7 +37,12 @@ run)
     .dist/segvol devices | tee "$out/devices.txt"
     .dist/segvol check | tee "$out/check.txt"
     .dist/segvol evaluate --model .dist/fixture --image .dist/example_ct_sm.nii.gz --label .dist/fixture/gt.nii.gz \
-        --classes "1=liver,2=spleen" --prompts text,box --logits-dir "$out/logits" --json "$out/evaluate.json" | tee "$out/evaluate.txt"
+        --classes "1=liver,2=spleen" --prompts text,box --window-box user --logits-dir "$out/logits" --json "$out/evaluate.json" \
+        | tee "$out/evaluate.txt"
+    # The fixture's tolerance (EvaluateFixtureTests): the published code's liver logits within 1e-4 of their largest magnitude.
+    python3 -c "import numpy as n; a, b = n.load('$out/logits/liver.npy'), n.load('.dist/fixture/logits_liver.npy'); \
+        e = abs(a - b).max() / abs(b).max(); print(f'liver logits against the fixture: {e:.2e}', 'ok' if e <= 1e-4 else 'FAILED')" \
+        | tee -a "$out/evaluate.txt"
     .dist/segvol bench kernels --skip-cpu-reference --runs 20 --warmup 3 --json | tee "$out/kernels.jsonl"
     # Issue 7's figures: ten categories against one in fp32 and fp16, then batches end to end (device-busy share).
     .dist/segvol bench model --skip-cpu-reference --runs 5 --warmup 2 --categories 1 --categories 10 --json | tee "$out/model.jsonl"
@@ -45,8 +50,11 @@ run)
         | tee "$out/model-fp16.jsonl"
     # A named peer in the same run: PyTorch (cuBLAS, fp32 without TF32) on the GEMM and attention shapes.
     python3 tools/torch_peer.py | tee "$out/torch.jsonl" || true
+    # Issue 4's preprocessing on the GPU box's cores, ours beside NumPy's (the published code's way) on the same volume.
+    .dist/segvol bench preprocess --runs 3 --warmup 1 --json | tee "$out/preprocess.jsonl"
+    python3 Benchmarks/preprocess_peer.py --runs 3 | tee -a "$out/preprocess.jsonl" || true
     # Last, being the longest: two published-size CTs per mode, no separate processes.
-    .dist/segvol bench pipeline --json --cases 2 --skip-processes --ct .dist/example_ct.nii.gz --tokenizer .dist/fixture \
+    .dist/segvol bench pipeline --json --cases 2 --skip-processes --precision fp32 --ct .dist/example_ct.nii.gz --tokenizer .dist/fixture \
         | tee "$out/pipeline.jsonl"
     ;;
 *)

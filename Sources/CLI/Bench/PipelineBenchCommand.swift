@@ -42,6 +42,9 @@ struct PipelineBenchCommand: ParsableCommand {
     @Option(name: .long, help: "The CT the benchmark CTs are resampled from.")
     var ct = "../shared/data/ct/example_ct.nii.gz"
 
+    @Option(name: .long, help: "Only this precision (repeatable; default: fp32 and fp16).")
+    var precision: [Precision] = []
+
     @Flag(name: .long, help: "Skip the separate segment processes.")
     var skipProcesses = false
 
@@ -73,7 +76,7 @@ struct PipelineBenchCommand: ParsableCommand {
         var report = Report(json: json)
         var modelLoadSeconds = 0.0
 
-        for precision in Precision.allCases {
+        for precision in self.precision.isEmpty ? Precision.allCases : self.precision {
             let loadStart = Date()
             let loaded = try LoadedModel.load(folder: modelFolder, backend: backend, precision: precision)
             let loadSeconds = Date().timeIntervalSince(loadStart)
