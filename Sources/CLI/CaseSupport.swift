@@ -123,3 +123,17 @@ struct WindowGridOption: ParsableArguments {
     @Option(name: .long, help: "Zoom-in windows: exact (each category's own windows, as the published model; windows that coincide are encoded once) or shared (one grid over the union of the categories' regions, every window encoded once per case; masks differ slightly, see BENCHMARKS.md).")
     var windowGrid: ZoomPipeline.WindowGrid = .exact
 }
+
+extension Array {
+    /// `map` over the elements in parallel: per-category passes over whole volumes (statistics, masks, the stored
+    /// grid), which a GPU box's cores would otherwise run one after another while the device waits.
+    func concurrentMap<T>(_ transform: (Element) throws -> T) throws -> [T] {
+        var results = [Result<T, Error>?](repeating: nil, count: count)
+        results.withUnsafeMutableBufferPointer { slots in
+            DispatchQueue.concurrentPerform(iterations: slots.count) { index in
+                slots[index] = Result { try transform(self[index]) }
+            }
+        }
+        return try results.map { try $0!.get() }
+    }
+}

@@ -52,9 +52,9 @@ extension ReportOptions {
             try Data(table.slicerColourTable(fileName: colourTable.lastPathComponent).utf8).write(to: stage(colourTable))
         }
         guard files.statistics != nil || files.preview != nil else { return }
-        let masks = stored.map { logits in logits.map { $0 > 0 ? UInt8(1) : 0 } }
+        let masks = try stored.concurrentMap { logits in logits.map { $0 > 0 ? UInt8(1) : 0 } }
         if let url = files.statistics {
-            let categories = try masks.indices.map { index in
+            let categories = try Array(masks.indices).concurrentMap { index in
                 try CategoryStatistics(label: index + 1, name: names[index], mask: masks[index], image: image)
             }
             try StatisticsReport(image: imagePath, header: image.header, categories: categories).jsonData()

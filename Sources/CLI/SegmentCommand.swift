@@ -231,7 +231,7 @@ struct SegmentCommand: ParsableCommand {
                        outputs: OutputSet, segmentation: SegmentationOutput?) throws {
         let header = loaded.image.header
         let geometry = loaded.geometry
-        let stored = results.map { geometry.toStored($0.logits, fill: -Float.infinity) }
+        let stored = try results.concurrentMap { geometry.toStored($0.logits, fill: -Float.infinity) }
         if let url = planned.labelMap {
             try NIfTI.write(mask: labelMap(results.map(\.logits), geometry: geometry), like: header, to: outputs.stage(url))
         }
@@ -245,18 +245,13 @@ struct SegmentCommand: ParsableCommand {
         if let url = planned.json {
             var categories: [[String: Any]] = []
             let dims = header.dims
-            for (c, logits) in stored.enumerated() {
-                var count = 0
-                var lo = dims.map { _ in Int.max }, hi = dims.map { _ in -1 }
-                for v in 0..<logits.count where logits[v] > 0 {
-                    count += 1
-                    let p = [v % dims[0], (v / dims[0]) % dims[1], v / (dims[0] * dims[1])]
-                    for a in 0..<3 { lo[a] = min(lo[a], p[a]); hi[a] = max(hi[a], p[a]) }
-                }
+            let boxes = try stored.concurrentMap { logits in positiveBox(logits, dims: dims) }
+            for c in stored.indices {
+                let (count, box) = boxes[c]
                 categories.append([
                     "name": names[c], "label": c + 1, "voxels": count,
                     "volume_ml": Double(count) * loaded.voxelMillilitres,
-                    "bounding_box": count > 0 ? lo + hi : [],
+                    "bounding_box": box,
                     "zoom_in_windows": results[c].windows,
                     "seconds": results[c].seconds,
                 ])
@@ -268,6 +263,26 @@ struct SegmentCommand: ParsableCommand {
         try ReportOptions.write(planned.reports, stored: stored, names: names, image: loaded.image, imagePath: image,
                                 window: try reportOptions.displayWindow(), stage: outputs.stage)
     }
+}
+
+/// The positive voxels of a stored-order volume: their count and inclusive box i1, j1, k1, i2, j2, k2 (empty if none).
+func positiveBox(_ values: [Float], dims: [Int]) -> (count: Int, box: [Int]) {
+    var count = 0
+    var lower = SIMD3(Int.max, Int.max, Int.max), upper = SIMD3(-1, -1, -1)
+    var v = 0
+    for k in 0..<dims[2] {
+        for j in 0..<dims[1] {
+            for i in 0..<dims[0] {
+                if values[v] > 0 {
+                    count += 1
+                    lower = pointwiseMin(lower, SIMD3(i, j, k))
+                    upper = pointwiseMax(upper, SIMD3(i, j, k))
+                }
+                v += 1
+            }
+        }
+    }
+    return (count, count > 0 ? [lower.x, lower.y, lower.z, upper.x, upper.y, upper.z] : [])
 }
 
 /// Voxel coordinates of a RAS point through the inverse of a 4x4 affine.
