@@ -1,8 +1,9 @@
 #version 450
 // Blocked attention, step 1 (lavapipe): S[h, r, j] = scale · Q[h, first + r] · K[h, j] for a chunk of query
-// rows of one batch item, every head, into a scratch matrix of rows `stride` wide (a multiple of 8).
-// Register-blocked like gemm_registers.comp: each invocation keeps a 16x8 block of S in 32 vec4 registers
-// and reads Q and K rows as vec4 along the head dim; no shared memory, no barriers. No causal mask here:
+// rows of one batch item, every head, into a scratch matrix of rows `stride` wide (a multiple of BN).
+// Register-blocked like gemm_registers.comp: each invocation keeps a BM x BN block of S (host defines; BN a
+// multiple of 4) in float accumulators and reads Q and K rows as vec4 along the head dim; no shared memory, no
+// barriers. No causal mask here:
 // the softmax step reads only the keys a row sees; blocks no row of theirs sees are skipped.
 // VEC4 = 1: vec4 loads (offsets, strides and head dim multiples of 4), else scalars zero-padded past the head dim.
 // TEXEL = 1 (with VEC4): Q and K read through uniform texel buffers, lavapipe's fast load path.
@@ -36,7 +37,10 @@ layout(push_constant) uniform Params {
     uint qOffset, qRow, qHead, kOffset, kRow, kHead;
 } p;
 
-const uint BM = 16, BN = 8;
+#ifndef BM
+#define BM 16
+#define BN 8
+#endif
 
 // Values c ... c+3 of the row starting at element `base`.
 #if VEC4 && TEXEL
@@ -65,16 +69,20 @@ void main() {
     [[unroll]] for (uint i = 0; i < BM; i++) qBase[i] = p.qOffset + h * p.qHead + min(row0 + i, p.rows - 1) * p.qRow;
     uint kBase[BN];
     [[unroll]] for (uint j = 0; j < BN; j++) kBase[j] = p.kOffset + h * p.kHead + min(col0 + j, p.keys - 1) * p.kRow;
-    vec4 acc[BM][2];
-    [[unroll]] for (uint i = 0; i < BM; i++) { acc[i][0] = vec4(0.0); acc[i][1] = vec4(0.0); }
+    float acc[BM][BN];
+    [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) acc[i][j] = 0.0;
 
     for (uint c = 0; c < p.headDim; c += 4) {
         vec4 kv[BN];
         [[unroll]] for (uint j = 0; j < BN; j++) kv[j] = LOAD4(k, kBase[j], c);
         [[unroll]] for (uint i = 0; i < BM; i++) {
             const vec4 qv = LOAD4(q, qBase[i], c);
-            acc[i][0] += vec4(dot(qv, kv[0]), dot(qv, kv[1]), dot(qv, kv[2]), dot(qv, kv[3]));
-            acc[i][1] += vec4(dot(qv, kv[4]), dot(qv, kv[5]), dot(qv, kv[6]), dot(qv, kv[7]));
+            [[unroll]] for (uint j = 0; j < BN; j++) {
+                acc[i][j] = fma(qv.x, kv[j].x, acc[i][j]);
+                acc[i][j] = fma(qv.y, kv[j].y, acc[i][j]);
+                acc[i][j] = fma(qv.z, kv[j].z, acc[i][j]);
+                acc[i][j] = fma(qv.w, kv[j].w, acc[i][j]);
+            }
         }
     }
 
@@ -82,8 +90,9 @@ void main() {
     [[unroll]] for (uint i = 0; i < BM; i++) {
         if (row0 + i < p.rows) {
             const uint index = ((h * p.rows + row0 + i) * p.stride + col0) >> 2;
-            s[index] = acc[i][0] * p.scale;
-            s[index + 1] = acc[i][1] * p.scale;
+            [[unroll]] for (uint j = 0; j < BN / 4; j++) {
+                s[index + j] = vec4(acc[i][4 * j], acc[i][4 * j + 1], acc[i][4 * j + 2], acc[i][4 * j + 3]) * p.scale;
+            }
         }
     }
 }
