@@ -66,6 +66,11 @@ final class GemmTests: XCTestCase {
         Case(shape: GemmShape(m: 33, n: 20, k: 64, batch: 2), bias: true, residual: true, inPlace: true),
         Case(shape: GemmShape(m: 50, n: 36, k: 24, bLayout: .kn), bias: true, residual: true),
         Case(shape: GemmShape(m: 7, n: 44, k: 48, batch: 3, bLayout: .kn, activation: .relu), bias: true),
+        // GELU and quick_gelu after the straight-line GEMM as an in-place pass (fp32 C holding exactly the chunk):
+        // batched with B as K x N, no bias; then padded batch strides of C, which keep the rolled epilogue.
+        Case(shape: GemmShape(m: 45, n: 36, k: 24, batch: 3, bLayout: .kn, activation: .gelu), bias: true),
+        Case(shape: GemmShape(m: 41, n: 28, k: 44, activation: .quickGelu)),
+        Case(shape: GemmShape(m: 9, n: 24, k: 32, batch: 2, activation: .gelu, strideC: 9 * 24 + 4), bias: true),
     ]
 
     func testVariantSelection() throws {
@@ -197,6 +202,28 @@ final class GemmTests: XCTestCase {
                     }
                 }
             }
+        }
+    }
+
+    /// Which epilogue the register kernel took, read from the profiler's labels: GELU after the straight-line
+    /// GEMM as a separate pass where C is one dense window, the rolled epilogue where C has padded batch strides.
+    func testGeluRunsAsAPassAfterTheStraightLineGemm() throws {
+        let gpu = try VulkanTesting.backend()
+        try XCTSkipUnless(gpu.device.info.timestampsSupported, "device has no timestamps")
+        GemmKernel.forcedVariant = .registerBlocked
+        defer { GemmKernel.forcedVariant = nil }
+        try gpu.synchronize()
+        gpu.recorder.profiling = true
+        defer { gpu.recorder.profiling = false }
+        let dense = GemmShape(m: 45, n: 36, k: 24, batch: 3, activation: .gelu)
+        let padded = GemmShape(m: 9, n: 24, k: 32, batch: 2, activation: .gelu, strideC: 9 * 24 + 4)
+        for (shape, labels) in [(dense, ["gemm registerBlocked straight", "unary"]), (padded, ["gemm registerBlocked gelu"])] {
+            let a = try gpu.empty(shape: [shape.batch * shape.m * shape.k])
+            let b = try gpu.empty(shape: [shape.batch * shape.n * shape.k])
+            let out = try gpu.empty(shape: [(shape.batch - 1) * shape.strideC + shape.m * shape.n])
+            try gpu.gemm(a, b, bias: nil, residual: nil, out: out, shape)
+            try gpu.synchronize()
+            XCTAssertEqual(gpu.recorder.lastTimings.map(\.label), labels, "\(shape)")
         }
     }
 

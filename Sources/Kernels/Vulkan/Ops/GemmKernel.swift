@@ -128,9 +128,24 @@ public enum GemmKernel {
         let texels = variant == .registerBlocked && vec4
             ? aWindow.texelBinding(backend, a).flatMap { at in bWindow.texelBinding(backend, b).map { (at, $0) } } : nil
         // The straight-line epilogue reads bias and residual as vec4 texels and knows no activation but ReLU.
-        let epilogueTexels = texels.flatMap {
+        var epilogueActivation = activation
+        var epilogueTexels = texels.flatMap {
             straightEpilogueTexels(backend, bias: bias, residual: residual, rWindow: rWindow, partialSums: partialSums,
                                    activation: activation, chunk: chunk, shape: shape, placeholder: $0.0)
+        }
+        // GELU and quick_gelu, which lavapipe cannot compile into it in reasonable time, follow as an in-place pass
+        // where the GEMM could otherwise take it (fp32 C, no residual after the activation, C's window holding
+        // exactly this chunk and starting where a binding may): the ViT's MLP-up ran at 25 GFLOP/s with the rolled
+        // epilogue, 35 straight.
+        var deferred: UnaryOp?
+        if epilogueTexels == nil, let texels, let op = activation.unaryOp, residual == nil, out.dtype == .float32,
+           chunk.cols.count == shape.n, chunk.batches.count == 1 || shape.strideC == shape.m * shape.n,
+           cRange.lowerBound * 4 % Int(info.minStorageBufferOffsetAlignment) == 0,
+           let plain = straightEpilogueTexels(backend, bias: bias, residual: nil, rWindow: nil, partialSums: partialSums,
+                                              activation: .none, chunk: chunk, shape: shape, placeholder: texels.0) {
+            epilogueTexels = plain
+            epilogueActivation = .none
+            deferred = op
         }
         let straight = epilogueTexels != nil
         let (file, defines) = shader(variant, bLayout: shape.bLayout, aHalf: a.dtype == .float16, bHalf: b.dtype == .float16,
@@ -159,7 +174,7 @@ public enum GemmKernel {
                         epilogueTexels?.bias ?? bias.map { backend.binding($0, .read) } ?? cWindow.binding,
                         epilogueTexels?.residual ?? rWindow?.binding ?? cWindow.binding, cWindow.binding,
                         sWindow?.binding ?? cWindow.binding]
-        let words: [Int] = [m, n, k, shape.strideA, shape.strideB, shape.strideC, 0, Int(activation.rawValue), flags,
+        let words: [Int] = [m, n, k, shape.strideA, shape.strideB, shape.strideC, 0, Int(epilogueActivation.rawValue), flags,
                             blocksN, blockCount, shape.k, shape.n, aWindow.offset, bWindow.offset,
                             chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset, sWindow?.offset ?? 0]
         // Batch items go in z, in several dispatches past the device's z limit.
@@ -170,8 +185,23 @@ public enum GemmKernel {
             var push = words
             push[6] = batchOffset
             try backend.recorder.dispatch(pipeline, bindings: bindings, push: push.map(\.word),
-                                          groups: (groupsXY.x, groupsXY.y, count), label: "gemm \(variant.rawValue)")
+                                          groups: (groupsXY.x, groupsXY.y, count),
+                                          label: "gemm \(variant.rawValue)\(straight ? " straight" : "")\(epilogueActivation == .none ? "" : " \(epilogueActivation)")")
             batchOffset += count
+        }
+        if let deferred {
+            try UnaryKernel.record(backend, deferred, out, out: out, range: cRange)
+        }
+    }
+}
+
+extension Activation {
+    /// The element-wise op that applies GELU or quick_gelu after the GEMM; nil for the others.
+    var unaryOp: UnaryOp? {
+        switch self {
+        case .gelu: return .gelu
+        case .quickGelu: return .quickGelu
+        case .none, .relu: return nil
         }
     }
 }

@@ -16,15 +16,17 @@ struct UnaryKernel {
         }
     }
 
-    static func record(_ backend: VulkanBackend, _ op: UnaryOp, _ x: Tensor, out: Tensor) throws {
+    /// f over elements `range` of x into the same elements of out (all of them when nil; x and out may be one tensor).
+    static func record(_ backend: VulkanBackend, _ op: UnaryOp, _ x: Tensor, out: Tensor, range: Range<Int>? = nil) throws {
         try require(out.count == x.count, "unary: out (\(out.count)) must equal x (\(x.count))")
         try require(x.dtype == .float32 && out.dtype == .float32, "unary: only fp32 tensors")
+        let range = range ?? 0..<x.count
         let pipeline = try backend.pipeline("unary", bindings: 2)
         let (opCode, p0, p1) = code(op)
         let chunk = backend.maxBindingElements()
-        var start = 0
-        while start < x.count {
-            let n = min(chunk, x.count - start)
+        var start = range.lowerBound
+        while start < range.upperBound {
+            let n = min(chunk, range.upperBound - start)
             let groups = backend.grid(n, localSize: localSize)
             try backend.recorder.dispatch(
                 pipeline,
