@@ -21,18 +21,22 @@ struct UnaryKernel {
         try require(out.count == x.count, "unary: out (\(out.count)) must equal x (\(x.count))")
         try require(x.dtype == .float32 && out.dtype == .float32, "unary: only fp32 tensors")
         let range = range ?? 0..<x.count
-        let pipeline = try backend.pipeline("unary", bindings: 2)
         let (opCode, p0, p1) = code(op)
         let chunk = backend.maxBindingElements()
         var start = range.lowerBound
         while start < range.upperBound {
             let n = min(chunk, range.upperBound - start)
-            let groups = backend.grid(n, localSize: localSize)
+            // Whole vec4s read as texels where the chunk allows: lavapipe's storage loads cost a per-lane loop.
+            let vec4 = n % 4 == 0 && backend.texelReadable(x, offset: start, count: n)
+            let pipeline = try backend.pipeline("unary", defines: [("VEC4", vec4 ? "1" : "0")], bindings: 2,
+                                                texelBindings: vec4 ? [0] : [])
+            let invocations = vec4 ? n / 4 : n
             try backend.recorder.dispatch(
                 pipeline,
-                bindings: [backend.binding(x, .read, offset: start, count: n), backend.binding(out, .write, offset: start, count: n)],
-                push: [n.word, opCode, p0.word, p1.word],
-                groups: groups)
+                bindings: [vec4 ? backend.texelBinding(x, offset: start, count: n) : backend.binding(x, .read, offset: start, count: n),
+                           backend.binding(out, .write, offset: start, count: n)],
+                push: [invocations.word, opCode, p0.word, p1.word],
+                groups: backend.grid(invocations, localSize: localSize), label: "unary")
             start += n
         }
     }
