@@ -139,7 +139,7 @@ public enum GemmKernel {
         // epilogue, 35 straight.
         var deferred: UnaryOp?
         if epilogueTexels == nil, let texels, let op = activation.unaryOp, residual == nil, out.dtype == .float32,
-           chunk.cols.count == shape.n, chunk.batches.count == 1 || shape.strideC == shape.m * shape.n,
+           chunk.cols.count == shape.n, chunk.batches.count == 1 || (shape.strideC == shape.m * shape.n && chunk.rows.count == shape.m),
            cRange.lowerBound * 4 % Int(info.minStorageBufferOffsetAlignment) == 0,
            let plain = straightEpilogueTexels(backend, bias: bias, residual: nil, rWindow: nil, partialSums: partialSums,
                                               activation: .none, chunk: chunk, shape: shape, placeholder: texels.0) {
