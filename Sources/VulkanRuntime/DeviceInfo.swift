@@ -77,20 +77,14 @@ extension DeviceInfo {
 
         var memory = VkPhysicalDeviceMemoryProperties()
         vkGetPhysicalDeviceMemoryProperties(device, &memory)
-        var localBytes: UInt64 = 0
-        withUnsafeBytes(of: memory.memoryHeaps) { raw in
-            let heaps = raw.bindMemory(to: VkMemoryHeap.self)
-            for i in 0..<Int(memory.memoryHeapCount) where heaps[i].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 {
-                localBytes = max(localBytes, heaps[i].size)
-            }
+        let heaps = withUnsafeBytes(of: memory.memoryHeaps) { raw in
+            raw.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount)).map { $0 }
         }
         let types = withUnsafeBytes(of: memory.memoryTypes) { raw in
             raw.bindMemory(to: VkMemoryType.self).prefix(Int(memory.memoryTypeCount)).map { $0 }
         }
-        let heapSizes = withUnsafeBytes(of: memory.memoryHeaps) { raw in
-            raw.bindMemory(to: VkMemoryHeap.self).prefix(Int(memory.memoryHeapCount)).map(\.size)
-        }
-        let unified = hasUnifiedMemory(types: types.map { ($0.propertyFlags, heapSizes[Int($0.heapIndex)]) }, deviceLocalBytes: localBytes)
+        let localBytes = heaps.filter { $0.flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT.rawValue != 0 }.map(\.size).max() ?? 0
+        let unified = hasUnifiedMemory(types: types.map { ($0.propertyFlags, heaps[Int($0.heapIndex)].size) }, deviceLocalBytes: localBytes)
 
         var extensionCount: UInt32 = 0
         vkEnumerateDeviceExtensionProperties(device, nil, &extensionCount, nil)
