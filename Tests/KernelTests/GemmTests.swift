@@ -67,7 +67,8 @@ final class GemmTests: XCTestCase {
         Case(shape: GemmShape(m: 50, n: 36, k: 24, bLayout: .kn), bias: true, residual: true),
         Case(shape: GemmShape(m: 7, n: 44, k: 48, batch: 3, bLayout: .kn, activation: .relu), bias: true),
         // GELU and quick_gelu after the straight-line GEMM as an in-place pass (fp32 C holding exactly the chunk):
-        // batched with B as K x N, no bias; then padded batch strides of C, which keep the rolled epilogue.
+        // batched with B as K x N and a bias, then without a bias; then padded batch strides of C, which keep the
+        // rolled epilogue.
         Case(shape: GemmShape(m: 45, n: 36, k: 24, batch: 3, bLayout: .kn, activation: .gelu), bias: true),
         Case(shape: GemmShape(m: 41, n: 28, k: 44, activation: .quickGelu)),
         Case(shape: GemmShape(m: 9, n: 24, k: 32, batch: 2, activation: .gelu, strideC: 9 * 24 + 4), bias: true),
