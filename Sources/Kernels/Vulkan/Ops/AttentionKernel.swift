@@ -118,7 +118,11 @@ extension AttentionKernel {
                 && shape.headDim % 4 == 0
         }
         let storage = storageDefines(q: q, out: out)
-        let softmaxPipeline = try backend.pipeline("attention_softmax", bindings: 2)
+        // The softmax reads two vec4s per loop trip, so rows must hold whole multiples of 8 scores.
+        try require(paddedKeys % 8 == 0, "attention: score rows of \(paddedKeys) are not a multiple of 8")
+        let softmaxTexels = backend.texelReadable(scores)
+        let softmaxPipeline = try backend.pipeline("attention_softmax", defines: [("TEXEL", softmaxTexels ? "1" : "0")],
+                                                   bindings: softmaxTexels ? 3 : 2, texelBindings: softmaxTexels ? [2] : [])
         let localSize = 64
         let blocksN = (shape.keys + scoreBlock.columns - 1) / scoreBlock.columns
         let valueBlocksN = (shape.headDim + block.columns - 1) / block.columns
@@ -162,7 +166,9 @@ extension AttentionKernel {
 
                 let rowCount = shape.heads * rows
                 grid = backend.grid(rowCount, localSize: localSize)
-                try backend.recorder.dispatch(softmaxPipeline, bindings: [backend.binding(scores, .write), backend.binding(inverseSums, .write)], push: [
+                let softmaxBindings = [backend.binding(scores, .write), backend.binding(inverseSums, .write)]
+                    + (softmaxTexels ? [backend.texelBinding(scores)] : [])
+                try backend.recorder.dispatch(softmaxPipeline, bindings: softmaxBindings, push: [
                     rows.word, shape.keys.word, paddedKeys.word, rowCount.word, causal.word, first.word,
                 ], groups: grid)
 
