@@ -6,7 +6,10 @@
 // 2 merge:  one work group per sample; merges its chunks (Chan et al.) into (mean, 1/sqrt(var + eps)),
 //           stored after the chunk statistics.
 // 3 apply:  one invocation per element; normalise with the sample's statistics and apply the affine.
+// 4 rows, one invocation per row (CPU-like devices: no barriers), x, weight and bias read as vec4 texels;
+//           needs size % 4 == 0 and xOffset % 4 == 0.
 // WEIGHT_HALF: weight and bias are stored as fp16. OUT_HALF: y is stored as fp16 (rounded once, on store).
+#extension GL_EXT_control_flow_attributes : require
 #if WEIGHT_HALF || OUT_HALF
 #extension GL_EXT_shader_16bit_storage : require
 #extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
@@ -23,9 +26,15 @@ layout(local_size_x = LOCAL_SIZE) in;
 #else
 #define OUT_TYPE float
 #endif
+#if MODE == 4
+layout(binding = 0) uniform samplerBuffer xTexels;
+layout(binding = 1) uniform samplerBuffer weightTexels;
+layout(binding = 2) uniform samplerBuffer biasTexels;
+#else
 layout(std430, binding = 0) readonly buffer X { float x[]; };
 layout(std430, binding = 1) readonly buffer W { WEIGHT_TYPE weight[]; };
 layout(std430, binding = 2) readonly buffer B { WEIGHT_TYPE bias[]; };
+#endif
 layout(std430, binding = 3) buffer Scratch { float scratch[]; };
 layout(std430, binding = 4) writeonly buffer Y { OUT_TYPE y[]; };
 // groups: rows or samples in this dispatch; size: values per row or item; chunk: values per stats group.
@@ -47,6 +56,7 @@ float groupSum(float value) {
     return total;
 }
 
+#if MODE != 4
 // Mean and sum of squared deviations of x[start, start + count), computed by the whole work group.
 vec2 meanAndM2(uint start, uint count) {
     float sum = 0.0;
@@ -59,7 +69,7 @@ vec2 meanAndM2(uint start, uint count) {
     }
     return vec2(mean, groupSum(squares));
 }
-
+#endif
 #if MODE == 2
 shared float mergeMean[LOCAL_SIZE];
 shared float mergeM2[LOCAL_SIZE];
@@ -124,6 +134,24 @@ void main() {
         uint statsBase = p.groups * chunks * 2;
         scratch[statsBase + item * 2] = mean;
         scratch[statsBase + item * 2 + 1] = inversesqrt(m2 / n + p.eps);
+    }
+#elif MODE == 4
+    uint row = foldedIndex();
+    if (row >= p.groups) return;
+    int start = int((p.xOffset + row * p.size) / 4u), texels = int(p.size / 4u);
+    vec4 sum = vec4(0.0);
+    for (int i = 0; i < texels; i++) sum += texelFetch(xTexels, start + i);
+    float mean = dot(sum, vec4(1.0)) / float(p.size);
+    vec4 squares = vec4(0.0);
+    for (int i = 0; i < texels; i++) {
+        vec4 centred = texelFetch(xTexels, start + i) - mean;
+        squares += centred * centred;
+    }
+    float inverseStd = inversesqrt(dot(squares, vec4(1.0)) / float(p.size) + p.eps);
+    uint outStart = p.yOffset + row * p.size;
+    for (int i = 0; i < texels; i++) {
+        vec4 value = (texelFetch(xTexels, start + i) - mean) * inverseStd * texelFetch(weightTexels, i) + texelFetch(biasTexels, i);
+        [[unroll]] for (uint e = 0; e < 4; e++) y[outStart + 4u * uint(i) + e] = OUT_TYPE(value[e]);
     }
 #else
     uint i = foldedIndex();

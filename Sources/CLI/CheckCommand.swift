@@ -72,7 +72,7 @@ struct ParityCheck {
     }
 
     static func all(_ gpu: VulkanBackend) -> [ParityCheck] {
-        gemms(gpu) + attentions(gpu) + others + (gpu.supportsHalf ? [halfLayerNorm] : [])
+        gemms(gpu) + attentions(gpu) + layerNorms(gpu) + others
     }
 
     /// One rounding to fp16 on each side (2^-11 round-to-nearest on the CPU, under 2^-10 on a device that
@@ -153,35 +153,34 @@ struct ParityCheck {
         }
     }
 
-    /// Row LayerNorm into fp16 (the transformer blocks' normalised activations).
-    static var halfLayerNorm: ParityCheck {
-        ParityCheck(name: "layerNorm fp16 out 2049x37 and 3x3001", tolerance: 2e-6 + halfRounding, run: { backend in
-            var results: [Float] = []
-            for (rows, dim) in [(2049, 37), (3, 3001)] {
-                let x = try backend.tensor(values(rows * dim, seed: 6), shape: [rows, dim], dtype: .float32)
-                let w = try backend.tensor(values(dim, seed: 7), shape: [dim], dtype: .float32)
-                let b = try backend.tensor(values(dim, seed: 8), shape: [dim], dtype: .float32)
-                let out = try backend.empty(shape: [rows, dim], dtype: .float16)
-                try backend.layerNorm(x, weight: w, bias: b, out: out, rows: rows, dim: dim, eps: 1e-5)
-                results += try backend.read(out)
-            }
-            return results
-        })
+    /// Row LayerNorm in place and into fp16 (the transformer blocks' normalised activations), each row variant
+    /// forced in turn; dim 772 takes the invocation variant's texel mode, 37 and 3001 its fallback.
+    static func layerNorms(_ gpu: VulkanBackend) -> [ParityCheck] {
+        let sizes = [(2049, 37), (3, 3001), (5, 772)]
+        let outputs: [DType] = gpu.supportsHalf ? [.float32, .float16] : [.float32]
+        return LayerNormKernel.RowVariant.allCases.flatMap { variant in outputs.map { output in
+            ParityCheck(
+                name: "layerNorm \(variant) \(label(output)) out 2049x37, 3x3001 and 5x772",
+                tolerance: 2e-6 + (output == .float16 ? halfRounding : 0),
+                select: { LayerNormKernel.forcedRowVariant = variant }, reset: { LayerNormKernel.forcedRowVariant = nil },
+                run: { backend in
+                    var results: [Float] = []
+                    for (rows, dim) in sizes {
+                        let x = try backend.tensor(values(rows * dim, seed: 6), shape: [rows, dim], dtype: .float32)
+                        let w = try backend.tensor(values(dim, seed: 7), shape: [dim], dtype: .float32)
+                        let b = try backend.tensor(values(dim, seed: 8), shape: [dim], dtype: .float32)
+                        // fp32 in place, as the ViT's blocks do; fp16 into a separate tensor.
+                        let out = output == .float32 ? x : try backend.empty(shape: [rows, dim], dtype: .float16)
+                        try backend.layerNorm(x, weight: w, bias: b, out: out, rows: rows, dim: dim, eps: 1e-5)
+                        results += try backend.read(out)
+                    }
+                    return results
+                })
+        } }
     }
 
     static var others: [ParityCheck] {
         [
-            ParityCheck(name: "layerNorm 2049x37 and 3x3001", tolerance: 2e-6, run: { backend in
-                var results: [Float] = []
-                for (rows, dim) in [(2049, 37), (3, 3001)] {
-                    let x = try backend.tensor(values(rows * dim, seed: 6), shape: [rows, dim], dtype: .float32)
-                    let w = try backend.tensor(values(dim, seed: 7), shape: [dim], dtype: .float32)
-                    let b = try backend.tensor(values(dim, seed: 8), shape: [dim], dtype: .float32)
-                    try backend.layerNorm(x, weight: w, bias: b, out: x, rows: rows, dim: dim, eps: 1e-5)
-                    results += try backend.read(x)
-                }
-                return results
-            }),
             ParityCheck(name: "sampleLayerNorm 2 x 15015", tolerance: 2e-6, run: { backend in
                 let x = try backend.tensor(values(2 * 15015, seed: 9), shape: [2, 15015], dtype: .float32)
                 let w = try backend.tensor(values(15015, seed: 10), shape: [15015], dtype: .float32)

@@ -12,10 +12,24 @@ final class LayerNormTests: XCTestCase {
     // output after dividing by std 0.58 (observed up to 1e-5). A one-pass E[x²] - E[x]² would be off by ~1e-3.
     let offsetTolerance: Float = 3e-5
 
+    /// Runs `body` once per row variant (work group per row, invocation per row), each forced in turn.
+    func forEachRowVariant(_ body: (LayerNormKernel.RowVariant) throws -> Void) rethrows {
+        defer { LayerNormKernel.forcedRowVariant = nil }
+        for variant in LayerNormKernel.RowVariant.allCases {
+            LayerNormKernel.forcedRowVariant = variant
+            try body(variant)
+        }
+    }
+
+    /// Dims that are multiples of 4 take the invocation variant's texel path; the others fall back to work groups.
     func testRowLayerNormAwkwardSizes() throws {
         let gpu = try VulkanTesting.backend()
+        try forEachRowVariant { variant in try checkRowSizes(gpu, variant) }
+    }
+
+    func checkRowSizes(_ gpu: VulkanBackend, _ variant: LayerNormKernel.RowVariant) throws {
         var random = SeededRandom(seed: 11)
-        for (rows, dim) in [(1, 1), (5, 7), (2049, 37), (5, 768), (3, 3001), (1, 768)] {
+        for (rows, dim) in [(1, 1), (5, 7), (2049, 37), (5, 768), (3, 3001), (1, 768), (7, 36), (2049, 772), (1, 4)] {
             for offset: Float in [0, 100] {
                 let x = random.floats(rows * dim).map { $0 + offset }
                 let weight = random.floats(dim, 0.5, 1.5), bias = random.floats(dim)
@@ -23,9 +37,29 @@ final class LayerNormTests: XCTestCase {
                 for inPlace in [false, true] {
                     let actual = try rowNorm(gpu, x, weight, bias, rows: rows, dim: dim, inPlace: inPlace)
                     XCTAssertLessThan(relativeMaxError(actual, expected), offset == 0 ? tolerance : offsetTolerance,
-                                      "layerNorm rows \(rows) dim \(dim) offset \(offset) in place \(inPlace)")
+                                      "layerNorm \(variant) rows \(rows) dim \(dim) offset \(offset) in place \(inPlace)")
                 }
             }
+        }
+    }
+
+    /// Which row pipeline ran, read from the profiler's labels: the invocation variant takes its texel mode
+    /// where the dim is a multiple of 4 and falls back to work groups elsewhere.
+    func testInvocationRowsTakeTheTexelModeWhereTheDimAllows() throws {
+        let gpu = try VulkanTesting.backend()
+        try XCTSkipUnless(gpu.device.info.timestampsSupported, "device has no timestamps")
+        LayerNormKernel.forcedRowVariant = .invocation
+        defer { LayerNormKernel.forcedRowVariant = nil }
+        try gpu.synchronize()
+        gpu.recorder.profiling = true
+        defer { gpu.recorder.profiling = false }
+        for (dim, mode) in [(772, "MODE4"), (37, "MODE0")] {
+            let x = try gpu.empty(shape: [3, dim]), out = try gpu.empty(shape: [3, dim])
+            let weight = try gpu.empty(shape: [dim]), bias = try gpu.empty(shape: [dim])
+            try gpu.layerNorm(x, weight: weight, bias: bias, out: out, rows: 3, dim: dim, eps: 1e-5)
+            try gpu.synchronize()
+            XCTAssertEqual(gpu.recorder.lastTimings.map { $0.label.split(separator: "-").prefix(2).joined(separator: "-") },
+                           ["layernorm-\(mode)"], "dim \(dim)")
         }
     }
 
@@ -34,15 +68,17 @@ final class LayerNormTests: XCTestCase {
         var random = SeededRandom(seed: 12)
         let rows = 9, dim = 200
         let x = random.floats(rows * dim), weight = random.floats(dim, 0.5, 1.5), bias = random.floats(dim)
-        var results: [[Float]] = []
-        for backend in [cpu, gpu] as [Backend] {
-            let tx = try backend.tensor(x, shape: [rows, dim], dtype: .float32)
-            let out = try backend.empty(shape: [rows, dim])
-            try backend.layerNorm(tx, weight: backend.tensor(weight, shape: [dim], dtype: .float16),
-                                  bias: backend.tensor(bias, shape: [dim], dtype: .float16), out: out, rows: rows, dim: dim, eps: 1e-5)
-            results.append(try backend.read(out))
+        try forEachRowVariant { variant in
+            var results: [[Float]] = []
+            for backend in [cpu, gpu] as [Backend] {
+                let tx = try backend.tensor(x, shape: [rows, dim], dtype: .float32)
+                let out = try backend.empty(shape: [rows, dim])
+                try backend.layerNorm(tx, weight: backend.tensor(weight, shape: [dim], dtype: .float16),
+                                      bias: backend.tensor(bias, shape: [dim], dtype: .float16), out: out, rows: rows, dim: dim, eps: 1e-5)
+                results.append(try backend.read(out))
+            }
+            XCTAssertLessThan(relativeMaxError(results[1], results[0]), tolerance, "\(variant): fp16 weights are widened identically")
         }
-        XCTAssertLessThan(relativeMaxError(results[1], results[0]), tolerance, "fp16 weights are widened identically")
     }
 
     /// An fp16 output (the transformer blocks' normalised activations): the same fp32 arithmetic, each value rounded
@@ -50,8 +86,12 @@ final class LayerNormTests: XCTestCase {
     func testRowLayerNormHalfOutput() throws {
         let gpu = try VulkanTesting.backend()
         try XCTSkipUnless(gpu.supportsHalf, "\(gpu.deviceName) has no fp16 storage")
+        try forEachRowVariant { variant in try checkHalfOutput(gpu, variant) }
+    }
+
+    func checkHalfOutput(_ gpu: VulkanBackend, _ variant: LayerNormKernel.RowVariant) throws {
         var random = SeededRandom(seed: 14)
-        for (rows, dim) in [(5, 7), (2049, 37), (3, 3001)] {
+        for (rows, dim) in [(5, 7), (2049, 37), (3, 3001), (6, 772)] {
             for offset: Float in [0, 100] {
                 let x = random.floats(rows * dim).map { $0 + offset }
                 let weight = random.floats(dim, 0.5, 1.5), bias = random.floats(dim)
@@ -66,7 +106,7 @@ final class LayerNormTests: XCTestCase {
                 }
                 let error = relativeMaxError(results[1], results[0])
                 XCTAssertLessThan(error, (offset == 0 ? tolerance : offsetTolerance) + halfRoundingTolerance,
-                                  "layerNorm fp16 out rows \(rows) dim \(dim) offset \(offset): error \(error)")
+                                  "layerNorm \(variant) fp16 out rows \(rows) dim \(dim) offset \(offset): error \(error)")
             }
         }
     }

@@ -1,10 +1,22 @@
 import VulkanRuntime
 
-/// `layernorm.comp`: row LayerNorm (one work group per row) and the whole-sample LayerNorm (chunk statistics,
-/// a per-sample merge, then an element-wise apply: three dispatches, the recorder orders them).
-/// Tensors past one binding are processed in runs of whole rows or samples. The rows mode may write fp16.
-struct LayerNormKernel {
-    enum Mode: Int { case rows = 0, stats = 1, merge = 2, apply = 3 }
+/// `layernorm.comp`: row LayerNorm (one work group per row, or on CPU-like devices one invocation per row reading
+/// texels) and the whole-sample LayerNorm (chunk statistics, a per-sample merge, then an element-wise apply: three
+/// dispatches, the recorder orders them). Tensors past one binding are processed in runs of whole rows or samples.
+/// The rows modes may write fp16.
+public struct LayerNormKernel {
+    enum Mode: Int { case rows = 0, stats = 1, merge = 2, apply = 3, invocationRows = 4 }
+
+    /// How rows are normalised: a work group per row (barrier reductions, GPUs) or an invocation per row
+    /// (lavapipe runs a work group on one thread, where barriers cost and texel loads are fast).
+    public enum RowVariant: Sendable, CaseIterable { case workGroup, invocation }
+
+    /// Overrides the device-based choice (tests run both variants on one device); nil selects by device.
+    nonisolated(unsafe) public static var forcedRowVariant: RowVariant?
+
+    static func rowVariant(for device: DeviceInfo) -> RowVariant {
+        forcedRowVariant ?? (device.kind == .cpu ? .invocation : .workGroup)
+    }
 
     /// Values per work group of the stats pass.
     static let valuesPerChunk = 4096
@@ -18,7 +30,7 @@ struct LayerNormKernel {
         try backend.pipeline("layernorm", defines: [
             ("MODE", "\(mode.rawValue)"), ("LOCAL_SIZE", "\(localSize(backend))"),
             ("WEIGHT_HALF", weight.dtype == .float16 ? "1" : "0"), ("OUT_HALF", out.dtype == .float16 ? "1" : "0"),
-        ], bindings: 5)
+        ], bindings: 5, texelBindings: mode == .invocationRows ? [0, 1, 2] : [])
     }
 
     /// Runs of whole groups of `size` values that fit one binding: (first group, group count) pairs.
@@ -33,13 +45,24 @@ struct LayerNormKernel {
                      eps: Float) throws {
         try validateLayerNorm(x, weight: weight, bias: bias, out: out, groups: rows, size: dim, name: "layerNorm",
                               halfOutputAllowed: true)
-        let pipeline = try pipeline(backend, .rows, weight: weight, out: out)
+        let invocationRows = rowVariant(for: backend.device.info) == .invocation && dim % 4 == 0
+            && backend.texelReadable(weight) && backend.texelReadable(bias)
         for (first, count) in try runs(backend, groups: rows, size: dim, name: "layerNorm") {
             let start = first * dim, end = (first + count) * dim
             let input = BindingWindow(backend, x, start: start, end: end, access: .read)
             let output = BindingWindow(backend, out, start: start, end: end, access: .write)
+            if invocationRows, input.offset % 4 == 0, let texels = input.texelBinding(backend, x) {
+                // The scratch binding is unused: the weight stands in for it.
+                try backend.recorder.dispatch(
+                    try pipeline(backend, .invocationRows, weight: weight, out: out),
+                    bindings: [texels, backend.texelBinding(weight), backend.texelBinding(bias), backend.binding(weight, .read),
+                               output.binding],
+                    push: [count.word, dim.word, eps.word, input.offset.word, output.offset.word, 0],
+                    groups: backend.grid(count, localSize: localSize(backend)))
+                continue
+            }
             try backend.recorder.dispatch(
-                pipeline,
+                try pipeline(backend, .rows, weight: weight, out: out),
                 // The rows mode uses no scratch: the weight stands in for binding 3.
                 bindings: [input.binding, backend.binding(weight, .read), backend.binding(bias, .read),
                            backend.binding(weight, .read), output.binding],
