@@ -1,6 +1,6 @@
 import Kernels
 
-/// The 3D ViT: patch embedding (a Conv3d with kernel = stride = patch), position embeddings,
+/// The 3D ViT: patch embedding (patches gathered into rows, then a Linear), position embeddings,
 /// pre-norm blocks with fused-softmax attention over all tokens, final LayerNorm.
 final class ImageEncoder {
     private let config: SegVolConfig
@@ -16,13 +16,16 @@ final class ImageEncoder {
     func encode(_ volume: Tensor, batch: Int, on backend: Backend) throws -> Tensor {
         let c = config, e = c.embedDim, n = c.tokenCount, rows = batch * n
         try require(volume.count == batch * c.spatialVolume, "image encoder: input of \(volume.count) values, expected \(batch) x \(c.spatialSize)")
-        let patch = weights.linear("image_encoder.patch_embedding.patch_embeddings.1")
-        let patches = try workspace.tensor("patches", [batch, e, n], backend)
-        try backend.conv3d(volume, weight: patch.weight.reshaped([e, 1] + c.patchSize), bias: patch.bias, out: patches,
-                           ConvShape(batch: batch, inChannels: 1, outChannels: e, inSize: c.spatialSize,
-                                     kernel: c.patchSize, stride: c.patchSize))
+        // Patch embedding (MONAI's perceptron: patches flattened in (p0, p1, p2) order, then a Linear) as two permutes
+        // that gather each patch into a row, and one GEMM that writes the tokens (a Conv3d with kernel = stride
+        // computes the same, channels first, and needed a transpose after; the GEMM runs several times faster).
+        let (f, p, s) = (c.featureSize, c.patchSize, c.spatialSize)
+        let slabs = try workspace.tensor("patchSlabs", [batch * c.spatialVolume], backend)
+        try backend.permute(volume, out: slabs, shape: [batch * f[0], p[0], f[1], p[1], s[2]], permutation: [0, 2, 1, 3, 4])
+        let patchRows = try workspace.tensor("patchRows", [rows, c.patchVolume], backend)
+        try backend.permute(slabs, out: patchRows, shape: [batch * f[0] * f[1], p[0] * p[1], f[2], p[2]], permutation: [0, 2, 1, 3])
         let x = try backend.empty(shape: [rows, e])
-        try backend.permute(patches, out: x, shape: [batch, e, n], permutation: [0, 2, 1])
+        try backend.linear(patchRows, weights.linear("image_encoder.patch_embedding.patch_embeddings.1"), rows: rows, out: x)
         try backend.binary(.add, x, weights.tensor("image_encoder.patch_embedding.position_embeddings"), out: x)
 
         let scratchType = weights.precision.imageEncoderStorage
