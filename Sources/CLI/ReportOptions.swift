@@ -43,27 +43,32 @@ extension ReportOptions {
     /// Writes the label table, statistics and preview of one case from each category's logits on the input grid;
     /// every category is measured and drawn with its own mask (logits > 0), as in --out-dir.
     /// `stage` maps each final file to the path it is written to (a temporary name for `OutputSet`).
+    /// Returns each category's statistics when `files` asks for them (callers take voxel counts and boxes from them).
+    @discardableResult
     static func write(_ files: ReportFiles, stored: [[Float]], names: [String], image: NIfTIImage, imagePath: String,
-                      window: DisplayWindow = .abdomen, stage: (URL) -> URL) throws {
-        guard !files.all.isEmpty else { return }
+                      window: DisplayWindow = .abdomen, stage: (URL) -> URL) throws -> [CategoryStatistics]? {
+        guard !files.all.isEmpty else { return nil }
         let table = LabelTable(names: names)
         if let (labels, colourTable) = files.labelTable {
             try table.jsonData().write(to: stage(labels))
             try Data(table.slicerColourTable(fileName: colourTable.lastPathComponent).utf8).write(to: stage(colourTable))
         }
-        guard files.statistics != nil || files.preview != nil else { return }
+        guard files.statistics != nil || files.preview != nil else { return nil }
         let masks = try stored.concurrentMap { logits in logits.map { $0 > 0 ? UInt8(1) : 0 } }
+        var statistics: [CategoryStatistics]?
         if let url = files.statistics {
             let categories = try Array(masks.indices).concurrentMap { index in
                 try CategoryStatistics(label: index + 1, name: names[index], mask: masks[index], image: image)
             }
             try StatisticsReport(image: imagePath, header: image.header, categories: categories).jsonData()
                 .write(to: stage(url))
+            statistics = categories
         }
         if let url = files.preview {
             let preview = try PreviewRenderer.render(image: image, masks: masks, labels: table, window: window,
                                                      title: URL(fileURLWithPath: imagePath).lastPathComponent)
             try PNGEncoder.encode(preview.image).write(to: stage(url))
         }
+        return statistics
     }
 }

@@ -242,10 +242,14 @@ struct SegmentCommand: ParsableCommand {
         for (c, url) in planned.probabilities.enumerated() {
             try NIfTI.write(float32: stored[c].map { 1 / (1 + exp(-$0)) }, like: header, to: outputs.stage(url))
         }
+        let statistics = try ReportOptions.write(planned.reports, stored: stored, names: names, image: loaded.image,
+                                                 imagePath: image, window: try reportOptions.displayWindow(), stage: outputs.stage)
         if let url = planned.json {
             var categories: [[String: Any]] = []
+            // From --statistics where it ran, else one pass over each category's logits.
             let dims = header.dims
-            let boxes = try stored.concurrentMap { logits in positiveBox(logits, dims: dims) }
+            let boxes = try statistics.map { $0.map { (count: $0.voxels, box: $0.boundingBoxVoxels ?? []) } }
+                ?? stored.concurrentMap { logits in positiveBox(logits, dims: dims) }
             for c in stored.indices {
                 let (count, box) = boxes[c]
                 categories.append([
@@ -260,8 +264,6 @@ struct SegmentCommand: ParsableCommand {
             try JSONSerialization.data(withJSONObject: document, options: [.prettyPrinted, .sortedKeys])
                 .write(to: outputs.stage(url))
         }
-        try ReportOptions.write(planned.reports, stored: stored, names: names, image: loaded.image, imagePath: image,
-                                window: try reportOptions.displayWindow(), stage: outputs.stage)
     }
 }
 

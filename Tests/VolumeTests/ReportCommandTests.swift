@@ -53,10 +53,11 @@ final class ReportCommandTests: XCTestCase {
         try "# organs\nSpleen   # an alias is fine too\n\nbanana\n".write(to: classes, atomically: true, encoding: .utf8)
         let out = scratch.appendingPathComponent("seg.nii.gz"), masks = scratch.appendingPathComponent("masks")
         let statistics = scratch.appendingPathComponent("statistics.json"), preview = scratch.appendingPathComponent("preview.png")
+        let summary = scratch.appendingPathComponent("summary.json")
         let run = try CLIRunner.run(["segment", "--model", model, "--image", ct, "--text", "liver", "--text", "kidney_right",
                                      "--classes-file", classes.path, "--out", out.path, "--out-dir", masks.path,
                                      "--statistics", statistics.path, "--preview", preview.path, "--window", "350,50",
-                                     "--no-zoom-in", "--cpu", "--quiet"])
+                                     "--json", summary.path, "--no-zoom-in", "--cpu", "--quiet"])
         XCTAssertEqual(run.status, 0, run.stderr)
         let warnings = run.stderr.split(separator: "\n")
         XCTAssertEqual(warnings.count, 1, run.stderr)
@@ -93,6 +94,14 @@ final class ReportCommandTests: XCTestCase {
                 XCTAssertEqual(a.count, b.count, "\(name) \(key)")
                 for (x, y) in zip(a, b) { assertClose(x, y, "\(name) \(key)") }
             }
+        }
+        // --json beside --statistics takes its counts and boxes from them: the same as the reference's.
+        let segmentSummary = try JSONSerialization.jsonObject(with: Data(contentsOf: summary)) as! [String: Any]
+        for (category, theirs) in zip(segmentSummary["categories"] as! [[String: Any]], reference) {
+            let name = category["name"] as! String
+            XCTAssertEqual(category["voxels"] as? Int, theirs["voxels"] as? Int, "\(name): --json voxels")
+            XCTAssertEqual((category["bounding_box"] as? [Int])?.map(Double.init), theirs["bounding_box_voxels"] as? [Double],
+                           "\(name): --json box")
         }
 
         // The preview decodes (Pillow) to the pixels the library draws from the written masks.

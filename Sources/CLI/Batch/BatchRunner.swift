@@ -177,12 +177,13 @@ final class BatchRunner {
                 try NIfTI.write(mask: labelMap(logits, geometry: geometry), like: image.header, to: labels)
                 let reports = ReportFiles(statistics: folder.temporary.appendingPathComponent("statistics.json"), preview: nil,
                                           labelTable: LabelTable.companionFiles(forLabelMap: labels))
-                try ReportOptions.write(reports, stored: try logits.concurrentMap { geometry.toStored($0, fill: -Float.infinity) },
-                                        names: settings.prompts, image: image, imagePath: work.item.url.path, stage: { $0 })
+                // The run record's voxel counts come from the statistics (always asked for here, so never nil).
+                let statistics = try ReportOptions.write(
+                    reports, stored: try logits.concurrentMap { geometry.toStored($0, fill: -Float.infinity) },
+                    names: settings.prompts, image: image, imagePath: work.item.url.path, stage: { $0 })!
                 work.image = nil
-                let positive = try logits.concurrentMap { geometry.positiveStoredVoxels($0) }
                 for (c, result) in work.results.enumerated() {
-                    let voxels = positive[c]
+                    let voxels = statistics[c].voxels
                     categories.append(RunRecord.Category(name: settings.prompts[c], label: c + 1, voxels: voxels,
                                                          volumeMl: Double(voxels) * work.voxelMillilitres,
                                                          zoomInWindows: result.windows))

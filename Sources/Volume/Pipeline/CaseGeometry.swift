@@ -71,19 +71,6 @@ public struct CaseGeometry {
         return out
     }
 
-    /// Voxels of a crop-grid array that are positive and lie on the stored grid: a mask's voxel count on the input.
-    public func positiveStoredVoxels(_ crop: [Float]) -> Int {
-        var count = 0
-        for d in 0..<cropShape[0] where (0..<storedDims[2]).contains(d + cropStart[0] - padBefore[0]) {
-            for h in 0..<cropShape[1] where (0..<storedDims[1]).contains(h + cropStart[1] - padBefore[1]) {
-                for w in 0..<cropShape[2] where (0..<storedDims[0]).contains(w + cropStart[2] - padBefore[2]) {
-                    if crop[(d * cropShape[1] + h) * cropShape[2] + w] > 0 { count += 1 }
-                }
-            }
-        }
-        return count
-    }
-
     /// A crop-grid array placed back on the stored grid (stored order, i fastest); outside the crop is `fill`.
     /// Inlinable so that callers in other modules get it specialised (the generic form ran at metadata-lookup speed).
     @inlinable
