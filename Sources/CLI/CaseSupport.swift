@@ -109,6 +109,7 @@ func determinant3(_ m: [[Double]]) -> Double {
 }
 
 extension ZoomPipeline.WindowBox: ExpressibleByArgument {}
+extension ZoomPipeline.PromptTokens: ExpressibleByArgument {}
 extension ZoomPipeline.WindowGrid: ExpressibleByArgument {}
 extension Precision: ExpressibleByArgument {}
 

@@ -42,6 +42,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(name: .long, help: "Box of each zoom-in window: published (the user's box for one window, else the global prediction's box in the window) or user (the user's zoom-out box in every window, as the shared fixtures were made).")
     var windowBox: ZoomPipeline.WindowBox = .published
 
+    @Option(name: .long, help: "Prompt tokens of each class: own (the published model) or first (the first class's box and text token for every class, each keeping its own text in the decoder's text-similarity term: how the shared fixtures' second categories were made; needs --window-box user).")
+    var promptTokens: ZoomPipeline.PromptTokens = .own
+
     @OptionGroup var precisionOption: PrecisionOption
     var precision: Precision { precisionOption.precision }
 
@@ -109,6 +112,7 @@ struct EvaluateCommand: ParsableCommand {
         let pipeline = ZoomPipeline(model: model)
         pipeline.zoomIn = !noZoomIn
         pipeline.windowBox = windowBox
+        pipeline.promptTokens = promptTokens
         pipeline.progress = progress
         let results = try pipeline.run(loaded.volume, prompts: evaluated.map(\.prompt))
         if progress != nil { FileHandle.standardError.write(Data("\u{1B}[2K\r".utf8)) }

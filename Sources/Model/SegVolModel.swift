@@ -106,9 +106,14 @@ public final class SegVolModel {
         return (tokens, count)
     }
 
-    /// Decoder logits (prompts, 1, 4F) for prompts of one signature over one image's tokens (N, E).
-    public func decode(image: Tensor, prompts: [Prompt], text: Tensor?) throws -> Tensor {
-        let (sparse, count) = try sparseEmbeddings(prompts, text: text)
+    /// Decoder logits (prompts, 1, 4F) for prompts of one signature over one image's tokens (N, E). `tokens`, when
+    /// given, makes the prompt encoder's tokens (box corners, points, text token) in place of `prompts` and `text`;
+    /// the text-similarity term always uses `text` (ZoomPipeline.PromptTokens.first).
+    public func decode(image: Tensor, prompts: [Prompt], text: Tensor?,
+                       tokens: (prompts: [Prompt], text: Tensor?)? = nil) throws -> Tensor {
+        let source = tokens ?? (prompts, text)
+        try require(source.prompts.count == prompts.count, "decode: \(source.prompts.count) token prompts for \(prompts.count) prompts")
+        let (sparse, count) = try sparseEmbeddings(source.prompts, text: source.text)
         return try maskDecoder.decode(image: image, densePE: densePE, noMask: noMask, sparse: sparse, sparseCount: count,
                                       text: prompts[0].text != nil ? text : nil, batch: prompts.count, on: backend)
     }
@@ -116,8 +121,9 @@ public final class SegVolModel {
     // MARK: Forward
 
     /// Logits at the spatial size, (prompts, D, H, W), for one image's tokens: categories with the same prompt
-    /// kinds share a decoder batch; text for all categories is encoded in one batch.
-    public func segment(image: Tensor, prompts: [Prompt]) throws -> Tensor {
+    /// kinds share a decoder batch; text for all categories is encoded in one batch. `tokenPrompts`, when given (one
+    /// per prompt), make the prompt encoder's tokens in place of `prompts` (see `decode`).
+    public func segment(image: Tensor, prompts: [Prompt], tokenPrompts: [Prompt]? = nil) throws -> Tensor {
         try require(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "every category needs a text, box or point prompt")
         let names = prompts.compactMap(\.text)
         let allText = names.isEmpty ? nil : try encodeText(names)
@@ -138,7 +144,14 @@ public final class SegVolModel {
                 }
                 text = rows
             }
-            let lowRes = try decode(image: image, prompts: members.map { prompts[$0] }, text: text)
+            var tokens: (prompts: [Prompt], text: Tensor?)?
+            if let tokenPrompts {
+                try require(tokenPrompts.count == prompts.count, "segment: \(tokenPrompts.count) token prompts for \(prompts.count) prompts")
+                let sources = members.map { tokenPrompts[$0] }
+                let names = sources.compactMap(\.text)
+                tokens = (sources, names.count == sources.count ? try encodeText(names) : nil)
+            }
+            let lowRes = try decode(image: image, prompts: members.map { prompts[$0] }, text: text, tokens: tokens)
             let resized = try backend.empty(shape: [members.count] + s)
             try backend.resize3d(lowRes, out: resized, channels: members.count, inSize: config.lowResSize, outSize: s,
                                  mode: .trilinear(alignCorners: false))

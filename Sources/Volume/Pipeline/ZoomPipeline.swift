@@ -35,6 +35,17 @@ public final class ZoomPipeline {
         case shared
     }
 
+    /// Which prompt makes the prompt encoder's tokens (box corners, points, text token) in each decode.
+    public enum PromptTokens: String, CaseIterable, Sendable {
+        /// Each category's own prompt: the published model.
+        case own
+        /// The first category's prompt for every category, each keeping its own text in the decoder's text-similarity
+        /// term: how the shared fixtures' second categories were generated (not the published model). Needs the
+        /// user's box in every window, the exact window grid and no point prompts, where the first category's
+        /// window prompt is its own prompt unchanged.
+        case first
+    }
+
     /// What the last `run` did, for batch reports and benchmarks.
     public struct Statistics: Sendable {
         public var zoomOutSeconds = 0.0
@@ -49,6 +60,7 @@ public final class ZoomPipeline {
     public var zoomIn = true
     public var windowBox = WindowBox.published
     public var windowGrid = WindowGrid.exact
+    public var promptTokens = PromptTokens.own
     public var overlap = 0.5
     /// Whether results carry the zoom-out logits (evaluate reports their Dice); batch runs skip those host copies.
     public var keepsZoomOutLogits = true
@@ -76,13 +88,19 @@ public final class ZoomPipeline {
     /// Runs every category; prompts are in zoom-out (spatial size) coordinates.
     public func run(_ volume: PreprocessedVolume, prompts: [Prompt]) throws -> [CategoryResult] {
         statistics = Statistics()
+        if promptTokens == .first {
+            guard !zoomIn || (windowBox == .user && windowGrid == .exact), prompts.allSatisfy({ $0.points.isEmpty }) else {
+                throw PipelineError("the first category's prompt tokens need --window-box user, the exact window grid and no point prompts")
+            }
+        }
         let start = Date()
         let image = try backend.tensor(volume.data, shape: volume.shape, dtype: .float32)
         let zoomOut = try backend.empty(shape: [1, 1] + window)
         try backend.resize3d(image, out: zoomOut, channels: 1, inSize: volume.shape, outSize: window, mode: .nearestExact)
         progress?("zoom-out pass: \(prompts.count) categories")
         let tokens = try model.encodeImage(zoomOut)
-        let logits = try model.segment(image: tokens, prompts: prompts)
+        let logits = try model.segment(image: tokens, prompts: prompts,
+                                       tokenPrompts: promptTokens == .first ? prompts.map { _ in prompts[0] } : nil)
 
         // Each category's logits on the crop grid and the box of its foreground, all recorded before one wait.
         let voxels = model.config.spatialVolume
@@ -120,7 +138,8 @@ public final class ZoomPipeline {
         var zoomInSeconds = [Double](repeating: 0, count: prompts.count)
         switch windowGrid {
         case .exact:
-            zoomInSeconds = try refineEach(categories, image: image, of: prompts.count)
+            zoomInSeconds = try refineEach(categories, image: image, of: prompts.count,
+                                           tokenPrompt: promptTokens == .first ? prompts.first : nil)
         case .shared where !categories.isEmpty:
             let windows = try refineOnSharedGrid(categories, image: image)
             let share = Date().timeIntervalSince(zoomInStart) / Double(categories.count)
@@ -153,8 +172,9 @@ public final class ZoomPipeline {
     }
 
     /// The exact zoom-in pass: each category's windows over its ROI, averaged, written into its logits. Returns
-    /// each category's seconds.
-    private func refineEach(_ categories: [ZoomInCategory], image: Tensor, of count: Int) throws -> [Double] {
+    /// each category's seconds. `tokenPrompt`: the prompt whose tokens every window's decode uses (PromptTokens.first).
+    private func refineEach(_ categories: [ZoomInCategory], image: Tensor, of count: Int, tokenPrompt: Prompt?) throws -> [Double] {
+        let tokenText = try tokenPrompt?.text.map { try model.encodeText([$0]) }
         let embeddings = WindowEmbeddings(uses: categories.flatMap { category in
             category.region.origins.map { category.region.content(at: $0) }
         })
@@ -172,7 +192,8 @@ public final class ZoomPipeline {
                 let tokens = try embeddings.tokens(for: content) { try encodeWindow($0, image: image) }
                 let prompt = windowPrompt(category.prompt, start: content.start, singleWindow: region.origins.count == 1 ? region : nil,
                                           prediction: prediction)
-                try addWindowLogits(tokens: tokens, prompt: prompt, text: text, into: sum, size: region.padded, at: origin)
+                try addWindowLogits(tokens: tokens, prompt: prompt, text: text, into: sum, size: region.padded, at: origin,
+                                    promptTokens: tokenPrompt.map { ($0, tokenText) })
                 // One wait per window keeps memory bounded however many windows the ROI needs.
                 try backend.synchronize()
             }
@@ -198,8 +219,10 @@ public final class ZoomPipeline {
     }
 
     /// Decodes one category in one window and adds its logits, resized to the window, into `sum` at `origin`.
-    func addWindowLogits(tokens: Tensor, prompt: Prompt, text: Tensor?, into sum: Tensor, size: [Int], at origin: [Int]) throws {
-        let lowRes = try model.decode(image: tokens, prompts: [prompt], text: text)
+    func addWindowLogits(tokens: Tensor, prompt: Prompt, text: Tensor?, into sum: Tensor, size: [Int], at origin: [Int],
+                         promptTokens: (prompt: Prompt, text: Tensor?)? = nil) throws {
+        let lowRes = try model.decode(image: tokens, prompts: [prompt], text: text,
+                                      tokens: promptTokens.map { ([$0.prompt], $0.text) })
         let windowLogits = try backend.empty(shape: window)
         try backend.resize3d(lowRes, out: windowLogits, channels: 1, inSize: model.config.lowResSize, outSize: window,
                              mode: .trilinear(alignCorners: false))
