@@ -26,3 +26,17 @@ public enum VulkanTesting {
         }
     }
 }
+
+extension VulkanBackend {
+    /// The profiler's labels of the dispatches `body` records, in order: which pipeline an op chose. Skips the test
+    /// on a device without timestamps.
+    public func dispatchLabels(_ body: () throws -> Void) throws -> [String] {
+        try XCTSkipUnless(device.info.timestampsSupported, "device has no timestamps")
+        try synchronize()
+        recorder.profiling = true
+        defer { recorder.profiling = false }
+        try body()
+        try synchronize()
+        return recorder.lastTimings.map(\.label)
+    }
+}
