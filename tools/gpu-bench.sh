@@ -18,7 +18,7 @@ pack)
     strip .dist/segvol
     gzip -9 -f .dist/segvol
     # One fixture model and the shared CT, for an end-to-end check on the GPU.
-    cp ../shared/fixtures/official-tiny/text-box/{pytorch_model.bin,vocab.json,tokenizer.json,model-config.json,gt.nii.gz,logits_liver.npy} .dist/fixture/
+    cp ../shared/fixtures/official-tiny/text-box/{pytorch_model.bin,vocab.json,tokenizer.json,model-config.json,gt.nii.gz,logits_liver.npy,logits_spleen.npy} .dist/fixture/
     cp ../shared/data/ct/example_ct_sm.nii.gz ../shared/data/ct/example_ct.nii.gz .dist/
     du -sh .dist
     ;;
@@ -37,12 +37,14 @@ run)
     .dist/segvol devices | tee "$out/devices.txt"
     .dist/segvol check | tee "$out/check.txt"
     .dist/segvol evaluate --model .dist/fixture --image .dist/example_ct_sm.nii.gz --label .dist/fixture/gt.nii.gz \
-        --classes "1=liver,2=spleen" --prompts text,box --window-box user --logits-dir "$out/logits" --json "$out/evaluate.json" \
+        --classes "1=liver,2=spleen" --prompts text,box --window-box user --prompt-tokens first --logits-dir "$out/logits" --json "$out/evaluate.json" \
         | tee "$out/evaluate.txt"
-    # The fixture's tolerance (EvaluateFixtureTests): the published code's liver logits within 1e-4 of their largest magnitude.
-    python3 -c "import numpy as n; a, b = n.load('$out/logits/liver.npy'), n.load('.dist/fixture/logits_liver.npy'); \
-        e = abs(a - b).max() / abs(b).max(); print(f'liver logits against the fixture: {e:.2e}', 'ok' if e <= 1e-4 else 'FAILED')" \
-        | tee -a "$out/evaluate.txt"
+    # The fixture's tolerance (EvaluateFixtureTests): each category's logits within 1e-4 of their largest magnitude.
+    for name in liver spleen; do
+        python3 -c "import numpy as n; a, b = n.load('$out/logits/$name.npy'), n.load('.dist/fixture/logits_$name.npy'); \
+            e = abs(a - b).max() / abs(b).max(); print(f'$name logits against the fixture: {e:.2e}', 'ok' if e <= 1e-4 else 'FAILED')" \
+            | tee -a "$out/evaluate.txt"
+    done
     .dist/segvol bench kernels --skip-cpu-reference --runs 20 --warmup 3 --json | tee "$out/kernels.jsonl"
     # Issue 7's figures: ten categories against one in fp32 and fp16, then batches end to end (device-busy share).
     .dist/segvol bench model --skip-cpu-reference --runs 5 --warmup 2 --categories 1 --categories 10 --json | tee "$out/model.jsonl"
