@@ -40,6 +40,8 @@ layout(std430, binding = 4) writeonly buffer Y { OUT_TYPE y[]; };
 // groups: rows or samples in this dispatch; size: values per row or item; chunk: values per stats group.
 layout(push_constant) uniform Params { uint groups; uint size; float eps; uint xOffset; uint yOffset; uint chunk; } p;
 
+// The work-group modes' reductions; mode 4 has none.
+#if MODE != 4
 shared float partial[LOCAL_SIZE];
 
 // Sum of `value` over the work group (every invocation gets the total).
@@ -56,7 +58,6 @@ float groupSum(float value) {
     return total;
 }
 
-#if MODE != 4
 // Mean and sum of squared deviations of x[start, start + count), computed by the whole work group.
 vec2 meanAndM2(uint start, uint count) {
     float sum = 0.0;

@@ -90,7 +90,7 @@ extension KernelCase {
         let shape = ConvShape(inChannels: 1, outChannels: 768, inSize: [32, 256, 256], kernel: [4, 16, 16], stride: [4, 16, 16])
         return KernelCase(
             name: "conv3d", shape: "1x32x256x256->768 k=s=4x16x16", flops: 2 * 2048 * 1024 * 768,
-            extra: ["note": "patch embedding"],
+            extra: ["note": "patch embedding shape (the model runs it as two permutes and a GEMM)"],
             make: { backend in
                 let x = try random(backend, 32 * 256 * 256, seed: 10)
                 let w = try random(backend, 768 * 1024, seed: 11).reshaped([768, 1, 4, 16, 16])

@@ -1,6 +1,6 @@
 import VulkanRuntime
 
-/// Conv3d. `conv3d_patch.comp` when kernel = stride, no padding and kW, W are multiples of 4 (the ViT
+/// Conv3d. `conv3d_patch.comp` when kernel = stride, no padding and kW, W are multiples of 4 (the shape of the ViT
 /// patch embedding: a GEMM of patches x weights read as vec4); `conv3d.comp` for everything else.
 struct Conv3dKernel {
     static let localSize = 64
