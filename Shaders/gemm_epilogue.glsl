@@ -17,10 +17,10 @@ layout(std430, binding = 4) writeonly buffer C { CSCALAR c[]; };
 layout(std430, binding = 5) readonly buffer Partial { float partial[]; };
 // lda and ldc are A's and C's row strides (they differ from k and n when a GEMM is split into chunks); the
 // offsets place each operand inside its binding; blocksN and blockCount are used by the register variant only.
-// flags: 1 bias, 2 residual, 4 partial sums.
+// flags: 1 bias, 2 residual, 4 partial sums. inW, inHW: the input's W and H·W of a STORE_K2S2 build.
 layout(push_constant) uniform Params {
     uint m, n, k, strideA, strideB, strideC, batchOffset, activation, flags, blocksN, blockCount,
-         lda, ldc, aOffset, bOffset, biasOffset, residualOffset, cOffset, partialOffset;
+         lda, ldc, aOffset, bOffset, biasOffset, residualOffset, cOffset, partialOffset, inW, inHW;
 } p;
 
 #if !STRAIGHT

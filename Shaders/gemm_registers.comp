@@ -6,7 +6,9 @@
 // B_KN (B is K x N), A_HALF and B_HALF (A or B stored as fp16, converted on load), C_HALF (C and the
 // residual stored as fp16; the fp32 result is rounded once, on store), TEXEL (with VEC4: A and B read
 // through uniform texel buffers, which lavapipe loads several times faster than storage buffers), BM x BN
-// (the block of C per invocation), STRAIGHT (with TEXEL: the straight-line epilogue, see its comment).
+// (the block of C per invocation), STRAIGHT (with TEXEL: the straight-line epilogue, see its comment),
+// A_KM (with TEXEL and B_KN: A is K x M, vec4 along m, m % 4 == 0), STORE_K2S2 (with STRAIGHT: C scattered
+// into a kernel-2 stride-2 ConvTranspose3d's output, see the epilogue).
 #extension GL_EXT_control_flow_attributes : require
 #if A_HALF || B_HALF || C_HALF
 #extension GL_EXT_shader_16bit_storage : require
@@ -17,7 +19,19 @@ layout(local_size_x = 64) in;
 #ifndef TEXEL
 #define TEXEL 0
 #endif
+#ifndef A_KM
+#define A_KM 0
+#endif
+#ifndef STORE_K2S2
+#define STORE_K2S2 0
+#endif
 #include "gemm_types.glsl"
+#if A_KM && !(B_KN && VEC4 && TEXEL)
+#error "A_KM needs B_KN, VEC4 and TEXEL"
+#endif
+#if STORE_K2S2 && !(A_KM && STRAIGHT)
+#error "STORE_K2S2 needs A_KM and STRAIGHT"
+#endif
 
 #if VEC4 && TEXEL
 layout(binding = 0) uniform samplerBuffer aTexels;
@@ -33,6 +47,7 @@ layout(std430, binding = 1) readonly buffer B { BSCALAR b[]; };
 
 
 const uint BN4 = BN / 4;
+const uint BM4 = BM / 4;
 
 #if VEC4 && TEXEL
 // Offsets are in elements and multiples of 4: one texel. An fp16 view converts on fetch.
@@ -58,9 +73,15 @@ void main() {
     uint batch = gl_WorkGroupID.z + p.batchOffset;
     uint aBase = p.aOffset + batch * p.strideA, bBase = p.bOffset + batch * p.strideB;
 
+#if A_KM
+    // Whole vec4 row groups, the last aligned one repeated past the edge (m % 4 == 0), as the epilogue sees them.
+    uint aCol[BM4];
+    [[unroll]] for (uint g = 0; g < BM4; g++) aCol[g] = aBase + min(row0 + 4 * g, p.m - 4);
+#else
     // Rows and columns past the edge are clamped to the last one: loads stay in bounds, stores are skipped.
     uint aRow[BM];
     [[unroll]] for (uint i = 0; i < BM; i++) aRow[i] = aBase + min(row0 + i, p.m - 1) * p.lda;
+#endif
     // One scalar sum per element, given its four k steps in a row (j outer, q inner) as explicit fma.
     float acc[BM][BN];
     [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) acc[i][j] = 0.0;
@@ -89,6 +110,14 @@ void main() {
                                 float(b[bCol[4 * g + 2] + rowOffset]), float(b[bCol[4 * g + 3] + rowOffset]));
 #endif
         }
+#if A_KM
+        vec4 aq[4][BM4];
+        [[unroll]] for (uint q = 0; q < 4; q++)
+            [[unroll]] for (uint g = 0; g < BM4; g++) aq[q][g] = loadA(aCol[g] + (kk + q) * p.lda);
+        [[unroll]] for (uint i = 0; i < BM; i++)
+            [[unroll]] for (uint j = 0; j < BN; j++)
+                [[unroll]] for (uint q = 0; q < 4; q++) acc[i][j] = fma(aq[q][i >> 2][i & 3u], bq[q][j >> 2][j & 3u], acc[i][j]);
+#else
         [[unroll]] for (uint i = 0; i < BM; i++) {
 #if VEC4
             vec4 av = loadA(aRow[i] + kk);
@@ -98,6 +127,7 @@ void main() {
             [[unroll]] for (uint j = 0; j < BN; j++)
                 [[unroll]] for (uint q = 0; q < 4; q++) acc[i][j] = fma(av[q], bq[q][j >> 2][j & 3u], acc[i][j]);
         }
+#endif
     }
 #else
     uint bRow[BN];
@@ -137,6 +167,25 @@ void main() {
     // Rows past the edge were clamped to the last, column groups to the last whole one, so their sums equal
     // those at the clamped position: storing them there writes the same value again. Every residual is read
     // before the first store.
+#if STORE_K2S2
+    // C's row r = co·8 + tap (tap = kd·4 + kh·2 + kw, the weight's layout) and column c = a voxel (d, h, w) of
+    // the convolution's input (inW, inHW: its W and H·W); the sum lands at out[co, 2d+kd, 2h+kh, 2w+kw] of an
+    // output of 8·n voxels per channel, plus bias[co]. A column group is four voxels of one input row
+    // (W % 4 == 0), so its outputs are every other voxel of one output row.
+    uint outRow[BM];
+    float rowBias[BM];
+    [[unroll]] for (uint i = 0; i < BM; i++) {
+        uint r = min(row0 + (i & ~3u), p.m - 4) + (i & 3u), co = r >> 3, tap = r & 7u;
+        outRow[i] = batch * p.strideC + co * 8u * p.n + (tap >> 2) * 4u * p.inHW + ((tap >> 1) & 1u) * 2u * p.inW + (tap & 1u);
+        rowBias[i] = (p.flags & 1u) != 0u ? texelFetch(biasTexels, int(co >> 2))[co & 3u] : 0.0;
+    }
+    [[unroll]] for (uint g = 0; g < BN4; g++) {
+        uint col = min(col0 + 4 * g, p.n - 4), d = col / p.inHW, h = (col % p.inHW) / p.inW, w = col % p.inW;
+        uint outCol = d * 8u * p.inHW + h * 4u * p.inW + 2u * w;
+        [[unroll]] for (uint i = 0; i < BM; i++)
+            [[unroll]] for (uint e = 0; e < 4; e++) c[p.cOffset + outRow[i] + outCol + 2 * e] = CSCALAR(acc[i][4 * g + e] + rowBias[i]);
+    }
+#else
     float result[BM][BN];
     uint cRow[BM];
     [[unroll]] for (uint i = 0; i < BM; i++) cRow[i] = batch * p.strideC + min(row0 + i, p.m - 1) * p.ldc;
@@ -155,6 +204,7 @@ void main() {
         uint index = p.cOffset + cRow[i] + min(col0 + 4 * g, p.n - 4);
         [[unroll]] for (uint e = 0; e < 4; e++) c[index + e] = CSCALAR(result[i][4 * g + e]);
     }
+#endif
 #else
     // Epilogue (gemm_epilogue.glsl). The block is copied out with constant indices (acc stays in registers)
     // and finished in a rolled loop, so the activation is not inlined BM x BN times.

@@ -72,7 +72,7 @@ struct ParityCheck {
     }
 
     static func all(_ gpu: VulkanBackend) -> [ParityCheck] {
-        gemms(gpu) + attentions(gpu) + layerNorms(gpu) + others
+        gemms(gpu) + attentions(gpu) + layerNorms(gpu) + convTransposeK2S2Paths + others
     }
 
     /// One rounding to fp16 on each side (2^-11 round-to-nearest on the CPU, under 2^-10 on a device that
@@ -150,6 +150,25 @@ struct ParityCheck {
                         return try backend.read(out)
                     })
             } }
+        }
+    }
+
+    /// The kernel-2 stride-2 transposed convolution, each path forced in turn (36 channels: the GEMM path's
+    /// operands, which 37 are not).
+    static var convTransposeK2S2Paths: [ParityCheck] {
+        ConvTranspose3dKernel.K2S2Path.allCases.map { path in
+            ParityCheck(
+                name: "convTranspose3d \(path) 36x3x5x8 -> 11, k=s=2", tolerance: 1e-5,
+                select: { ConvTranspose3dKernel.forcedK2S2Path = path }, reset: { ConvTranspose3dKernel.forcedK2S2Path = nil },
+                run: { backend in
+                    let shape = ConvShape(batch: 2, inChannels: 36, outChannels: 11, inSize: [3, 5, 8], kernel: [2, 2, 2], stride: [2, 2, 2])
+                    let x = try backend.tensor(values(2 * 36 * 120, seed: 15), shape: [2, 36, 3, 5, 8], dtype: .float32)
+                    let w = try backend.tensor(values(36 * 11 * 8, seed: 16), shape: [36, 11, 2, 2, 2], dtype: .float32)
+                    let b = try backend.tensor(values(11, seed: 17), shape: [11], dtype: .float32)
+                    let out = try backend.empty(shape: [2, 11] + shape.transposedOutSize)
+                    try backend.convTranspose3d(x, weight: w, bias: b, out: out, shape)
+                    return try backend.read(out)
+                })
         }
     }
 

@@ -47,6 +47,8 @@ final class ConvolutionTests: XCTestCase {
         let gpu = try VulkanTesting.backend()
         let shapes = [
             (true, ConvShape(batch: 9, inChannels: 3, outChannels: 8, inSize: [16, 64, 68], kernel: [2, 2, 2], stride: [2, 2, 2])),
+            // Channels a multiple of 4: the GEMM path on CPU devices.
+            (true, ConvShape(batch: 9, inChannels: 4, outChannels: 8, inSize: [16, 64, 68], kernel: [2, 2, 2], stride: [2, 2, 2])),
             (false, ConvShape(batch: 90, inChannels: 1, outChannels: 3, inSize: [31, 63, 67], kernel: [1, 1, 1], stride: [1, 1, 1])),
         ]
         var random = SeededRandom(seed: 14)
@@ -92,10 +94,13 @@ final class ConvolutionTests: XCTestCase {
             ConvShape(inChannels: 2, outChannels: 9, inSize: [4, 16, 16], kernel: [2, 8, 8], stride: [2, 8, 8]),
             ConvShape(inChannels: 3, outChannels: 5, inSize: [5, 6, 7], kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1]),
         ], seed: 13, weightType: .float16)
-        try check(transposed: true, [
-            ConvShape(inChannels: 7, outChannels: 5, inSize: [3, 5, 4], kernel: [2, 2, 2], stride: [2, 2, 2]),
-            ConvShape(inChannels: 3, outChannels: 4, inSize: [3, 4, 5], kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1]),
-        ], seed: 14, weightType: .float16)
+        try forEachK2S2Path { _ in
+            try check(transposed: true, [
+                ConvShape(inChannels: 7, outChannels: 5, inSize: [3, 5, 4], kernel: [2, 2, 2], stride: [2, 2, 2]),
+                ConvShape(inChannels: 3, outChannels: 4, inSize: [3, 4, 5], kernel: [3, 3, 3], stride: [2, 2, 2], padding: [1, 1, 1]),
+                ConvShape(batch: 2, inChannels: 8, outChannels: 7, inSize: [3, 5, 4], kernel: [2, 2, 2], stride: [2, 2, 2]),
+            ], seed: 14, weightType: .float16)
+        }
     }
 
     func testConvTranspose3dGeneral() throws {
@@ -107,13 +112,46 @@ final class ConvolutionTests: XCTestCase {
         ], seed: 15)
     }
 
-    /// The kernel-2 stride-2 path: odd channel counts and a voxel count that leaves half a block.
+    /// Runs `body` with each kernel-2 stride-2 path forced in turn.
+    private func forEachK2S2Path(_ body: (ConvTranspose3dKernel.K2S2Path) throws -> Void) rethrows {
+        defer { ConvTranspose3dKernel.forcedK2S2Path = nil }
+        for path in ConvTranspose3dKernel.K2S2Path.allCases {
+            ConvTranspose3dKernel.forcedK2S2Path = path
+            try body(path)
+        }
+    }
+
+    /// The kernel-2 stride-2 paths: odd channel counts (which the GEMM path leaves to the direct kernel), a voxel
+    /// count that leaves half a block, and for the GEMM path co·8 rows and D·H·W columns that are not multiples of
+    /// its 32 x 16 block.
     func testConvTranspose3dKernel2Stride2() throws {
-        try check(transposed: true, [
-            ConvShape(batch: 2, inChannels: 7, outChannels: 5, inSize: [3, 5, 4], kernel: [2, 2, 2], stride: [2, 2, 2]),
-            ConvShape(inChannels: 13, outChannels: 6, inSize: [2, 4, 8], kernel: [2, 2, 2], stride: [2, 2, 2]),
-            ConvShape(inChannels: 64, outChannels: 16, inSize: [4, 8, 8], kernel: [2, 2, 2], stride: [2, 2, 2]),
-        ], seed: 16)
+        try forEachK2S2Path { _ in
+            try check(transposed: true, [
+                ConvShape(batch: 2, inChannels: 7, outChannels: 5, inSize: [3, 5, 4], kernel: [2, 2, 2], stride: [2, 2, 2]),
+                ConvShape(inChannels: 13, outChannels: 6, inSize: [2, 4, 8], kernel: [2, 2, 2], stride: [2, 2, 2]),
+                ConvShape(inChannels: 64, outChannels: 16, inSize: [4, 8, 8], kernel: [2, 2, 2], stride: [2, 2, 2]),
+                ConvShape(batch: 3, inChannels: 12, outChannels: 5, inSize: [3, 5, 4], kernel: [2, 2, 2], stride: [2, 2, 2]),
+                ConvShape(inChannels: 20, outChannels: 3, inSize: [2, 3, 12], kernel: [2, 2, 2], stride: [2, 2, 2]),
+            ], seed: 16)
+        }
+    }
+
+    /// Which kernel each forced path dispatched, from the profiler's labels: the GEMM where its operands allow
+    /// (channels a multiple of 4), the direct kernel otherwise.
+    func testKernel2Stride2PathLabels() throws {
+        let gpu = try VulkanTesting.backend()
+        let cases: [(inChannels: Int, path: ConvTranspose3dKernel.K2S2Path, label: String)] = [
+            (12, .gemm, "conv_transpose3d k2s2 gemm"), (7, .gemm, "conv_transpose3d_k2s2"), (12, .direct, "conv_transpose3d_k2s2"),
+        ]
+        defer { ConvTranspose3dKernel.forcedK2S2Path = nil }
+        for (inChannels, path, label) in cases {
+            ConvTranspose3dKernel.forcedK2S2Path = path
+            let shape = ConvShape(inChannels: inChannels, outChannels: 4, inSize: [2, 3, 4], kernel: [2, 2, 2], stride: [2, 2, 2])
+            let x = try gpu.empty(shape: [1, inChannels, 2, 3, 4]), w = try gpu.empty(shape: [inChannels, 4, 2, 2, 2])
+            let b = try gpu.empty(shape: [4]), out = try gpu.empty(shape: [1, 4] + shape.transposedOutSize)
+            let labels = try gpu.dispatchLabels { try gpu.convTranspose3d(x, weight: w, bias: b, out: out, shape) }
+            XCTAssertEqual(labels.map { String($0.prefix(label.count)) }, [label], "\(inChannels) channels, \(path)")
+        }
     }
 
     func testShapeMismatchIsRejected() throws {

@@ -108,6 +108,12 @@ extension KernelCase {
             name: "conv_transpose3d", shape: "\(batch)x\(inChannels)x\(inSize.map(String.init).joined(separator: "x"))->\(outChannels) k=s=2",
             flops: Double(2 * batch * inChannels * outChannels * 8 * voxels),
             extra: ["note": note],
+            variants: { _ in
+                ConvTranspose3dKernel.K2S2Path.allCases.map { path in
+                    KernelVariant(name: "\(path)", select: { ConvTranspose3dKernel.forcedK2S2Path = path },
+                                  reset: { ConvTranspose3dKernel.forcedK2S2Path = nil })
+                }
+            },
             make: { backend in
                 let x = try random(backend, batch * inChannels * voxels, seed: 13)
                 let w = try random(backend, inChannels * outChannels * 8, seed: 14).reshaped([inChannels, outChannels, 2, 2, 2])

@@ -41,10 +41,12 @@ public enum GemmKernel {
     /// Shader file and defines of one build of a variant; public so tests can compile every build,
     /// including those the device cannot run. `aHalf`, `bHalf`, `cHalf`: which operands are stored as fp16
     /// (the residual has C's type). Register-blocked only: `vec4` selects vec4 loads, `texel` (with vec4) texel
-    /// loads of A and B, `straight` (with texel) the straight-line epilogue and its larger block.
+    /// loads of A and B, `straight` (with texel) the straight-line epilogue and its larger block, `aKM` (with texel
+    /// and `.kn`) A read as K x M, `storeK2S2` (with aKM and straight) C scattered into a kernel-2 stride-2
+    /// transposed convolution's output (ConvTranspose3dKernel).
     public static func shader(_ variant: GemmVariant, bLayout: GemmShape.BLayout, aHalf: Bool = false, bHalf: Bool,
                               cHalf: Bool = false, vec4: Bool = false, texel: Bool = false,
-                              straight: Bool = false) -> (file: String, defines: [(String, String)]) {
+                              straight: Bool = false, aKM: Bool = false, storeK2S2: Bool = false) -> (file: String, defines: [(String, String)]) {
         var defines = [("B_KN", bLayout == .kn ? "1" : "0"), ("A_HALF", aHalf ? "1" : "0"), ("B_HALF", bHalf ? "1" : "0"),
                        ("C_HALF", cHalf ? "1" : "0")]
         switch variant {
@@ -52,6 +54,9 @@ public enum GemmKernel {
             let block = registerBlock(straight: straight)
             defines += [("VEC4", vec4 ? "1" : "0"), ("TEXEL", texel ? "1" : "0"), ("STRAIGHT", straight ? "1" : "0"),
                         ("BM", String(block.m)), ("BN", String(block.n))]
+            // Only where set, so the other builds keep their names (and Mesa's cached binaries).
+            if aKM { defines.append(("A_KM", "1")) }
+            if storeK2S2 { defines.append(("STORE_K2S2", "1")) }
             return ("gemm_registers", defines)
         case .tiled:
             return ("gemm_tiled", defines)
@@ -176,7 +181,7 @@ public enum GemmKernel {
                         sWindow?.binding ?? cWindow.binding]
         let words: [Int] = [m, n, k, shape.strideA, shape.strideB, shape.strideC, 0, Int(epilogueActivation.rawValue), flags,
                             blocksN, blockCount, shape.k, shape.n, aWindow.offset, bWindow.offset,
-                            chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset, sWindow?.offset ?? 0]
+                            chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset, sWindow?.offset ?? 0, 0, 0]
         // Batch items go in z, in several dispatches past the device's z limit.
         let maxZ = Int(info.maxComputeWorkGroupCount.2)
         var batchOffset = 0
