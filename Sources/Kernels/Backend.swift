@@ -48,8 +48,9 @@ public protocol Backend: AnyObject {
     func resize3d(_ x: Tensor, out: Tensor, channels: Int, inSize: [Int], outSize: [Int], mode: ResizeMode) throws
 
     // MARK: Element-wise and data movement
-    /// out[i] = a[i] op b[i % b.count]; b.count must divide a.count (broadcast of a trailing block).
-    func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor) throws
+    /// out[i] = a[i] op b[(i / inner) % b.count]: b broadcast over a block of b.count · inner elements, each of its
+    /// elements repeated over `inner` consecutive ones (1: a trailing block); b.count · inner must divide a.count.
+    func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor, inner: Int) throws
     /// out[i] = f(x[i]).
     func unary(_ op: UnaryOp, _ x: Tensor, out: Tensor) throws
     /// Copies `count` elements from `source[sourceOffset...]` to `destination[destinationOffset...]`.
@@ -77,6 +78,18 @@ public protocol Backend: AnyObject {
 extension Backend {
     /// A new fp32 tensor; contents undefined until written.
     public func empty(shape: [Int]) throws -> Tensor { try empty(shape: shape, dtype: .float32) }
+
+    /// out[i] = a[i] op b[i % b.count]; b.count must divide a.count (broadcast of a trailing block).
+    public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor) throws {
+        try binary(op, a, b, out: out, inner: 1)
+    }
+}
+
+/// The checks both backends make before a binary op.
+func validateBinary(_ a: Tensor, _ b: Tensor, out: Tensor, inner: Int) throws {
+    try require(b.count > 0 && inner > 0 && a.count % (b.count * inner) == 0 && out.count == a.count,
+                "binary: b (\(b.count)) repeated \(inner) times must divide a (\(a.count)) and out (\(out.count)) must equal a")
+    try require([a, b, out].allSatisfy { $0.dtype == .float32 }, "binary: only fp32 tensors")
 }
 
 public enum Activation: Int32, Sendable {

@@ -9,22 +9,36 @@ final class ElementwiseTests: XCTestCase {
     func testBinaryBroadcastAwkwardSizes() throws {
         let gpu = try VulkanTesting.backend()
         var random = SeededRandom(seed: 1)
-        // Sizes that are not multiples of the work-group size; b broadcast over a trailing block.
-        for (count, period) in [(1, 1), (257, 257), (4099 * 3, 4099), (7 * 13 * 17, 17)] {
+        // Sizes that are not multiples of the work-group size; b broadcast over a trailing block, then each of its
+        // elements repeated over `inner` (a per-slice or per-row factor of a 3D box).
+        for (count, period, inner) in [(1, 1, 1), (257, 257, 1), (4099 * 3, 4099, 1), (7 * 13 * 17, 17, 1),
+                                       (7 * 13 * 17, 13, 17), (7 * 13 * 17, 7, 13 * 17), (5 * 3 * 4099, 3, 4099)] {
             let a = random.floats(count), b = random.floats(period)
             for op in [BinaryOp.add, .multiply] {
-                let expected = try run(cpu, a, b, op)
-                let actual = try run(gpu, a, b, op)
-                XCTAssertEqual(actual, expected, "binary \(op) \(count)/\(period): exact fp32 arithmetic")
+                let expected = try run(cpu, a, b, op, inner: inner)
+                let actual = try run(gpu, a, b, op, inner: inner)
+                XCTAssertEqual(actual, expected, "binary \(op) \(count)/\(period)x\(inner): exact fp32 arithmetic")
             }
+        }
+        // The reference itself, on the smallest repeated case: b = [10, 20] over blocks of 3.
+        XCTAssertEqual(try run(cpu, [Float](repeating: 1, count: 12), [10, 20], .multiply, inner: 3),
+                       [10, 10, 10, 20, 20, 20, 10, 10, 10, 20, 20, 20])
+    }
+
+    func testBinaryRejectsABroadcastThatDoesNotTile() throws {
+        let gpu = try VulkanTesting.backend()
+        for backend in [cpu, gpu] as [Backend] {
+            let a = try backend.empty(shape: [12]), b = try backend.empty(shape: [5])
+            XCTAssertThrowsError(try backend.binary(.add, a, b, out: a, inner: 1))
+            XCTAssertThrowsError(try backend.binary(.add, a, try backend.empty(shape: [2]), out: a, inner: 5))
         }
     }
 
-    private func run(_ backend: Backend, _ a: [Float], _ b: [Float], _ op: BinaryOp) throws -> [Float] {
+    private func run(_ backend: Backend, _ a: [Float], _ b: [Float], _ op: BinaryOp, inner: Int) throws -> [Float] {
         let ta = try backend.tensor(a, shape: [a.count], dtype: .float32)
         let tb = try backend.tensor(b, shape: [b.count], dtype: .float32)
         let out = try backend.empty(shape: [a.count])
-        try backend.binary(op, ta, tb, out: out)
+        try backend.binary(op, ta, tb, out: out, inner: inner)
         return try backend.read(out)
     }
 
@@ -93,9 +107,15 @@ final class ElementwiseTests: XCTestCase {
         let out = try gpu.empty(shape: [count])
         try gpu.binary(.add, ta, tb, out: out)
         try gpu.unary(.affine(scale: 2, shift: 0), out, out: out)
-        let result = try gpu.read(out)
+        var result = try gpu.read(out)
         for i in [0, 1, 2, limit - 1, limit, limit + 1, count - 2, count - 1] {
             XCTAssertEqual(result[i], 2 * (Float(i % 1000) + b[i % 3]), "element \(i)")
+        }
+        // b's elements repeated over 7 elements each: the chunks past the first start inside a repeat.
+        try gpu.binary(.add, ta, tb, out: out, inner: 7)
+        result = try gpu.read(out)
+        for i in [0, 6, 7, 20, 21, limit - 1, limit, limit + 1, count - 2, count - 1] {
+            XCTAssertEqual(result[i], Float(i % 1000) + b[(i / 7) % 3], "element \(i), inner 7")
         }
     }
 }

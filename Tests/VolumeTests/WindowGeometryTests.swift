@@ -25,11 +25,13 @@ final class WindowGeometryTests: XCTestCase {
 
     func testCoverageIsTheWindowCount() {
         let padded = [24, 5, 3], window = [16, 5, 3]
-        let inverse = WindowGeometry.inverseCoverage(paddedSize: padded, window: window)
+        let inverse = WindowGeometry.inverseCounts(paddedSize: padded, window: window)
         XCTAssertEqual(WindowGeometry.windows(paddedSize: padded, window: window).count, 2)
-        XCTAssertEqual(inverse[0], 1)                 // d = 0: first window only
-        XCTAssertEqual(inverse[8 * 15], 0.5)          // d = 8: both windows
-        XCTAssertEqual(inverse[23 * 15 + 14], 1)      // last voxel: second window only
+        XCTAssertEqual(inverse[0][0], 1)              // d = 0: first window only
+        XCTAssertEqual(inverse[0][8], 0.5)            // d = 8: both windows
+        XCTAssertEqual(inverse[0][23], 1)             // last slice: second window only
+        XCTAssertEqual(inverse[1], [Float](repeating: 1, count: 5))
+        XCTAssertEqual(inverse[2], [Float](repeating: 1, count: 3))
     }
 
     func testNearestPreimage() {

@@ -43,12 +43,12 @@ final class ZoomInWindowsTests: XCTestCase {
                     let overlaps = (0..<3).allSatisfy { origin[$0] < first[$0] + category.extent[$0] && origin[$0] + window[$0] > first[$0] }
                     XCTAssertEqual(part.contains(origin), overlaps, "window \(origin) for region \(category.roi)")
                 }
-                let coverage = WindowGeometry.inverseCoverage(starts: part.starts, size: part.size, window: window)
+                let coverage = WindowGeometry.inverseCounts(starts: part.starts, size: part.size, window: window)
                 let local = part.local(first)
                 for d in [0, category.extent[0] - 1] { for h in [0, category.extent[1] - 1] { for w in [0, category.extent[2] - 1] {
                     let p = [local[0] + d, local[1] + h, local[2] + w]
                     XCTAssertTrue((0..<3).allSatisfy { p[$0] >= 0 && p[$0] < part.size[$0] }, "region corner outside its part")
-                    XCTAssertTrue(coverage[(p[0] * part.size[1] + p[1]) * part.size[2] + p[2]].isFinite, "uncovered corner \(p)")
+                    XCTAssertTrue((0..<3).allSatisfy { coverage[$0][p[$0]].isFinite }, "uncovered corner \(p)")
                 } } }
             }
         }

@@ -2,14 +2,12 @@ import Foundation
 
 /// Element-wise ops, data movement: the definitions the shaders are checked against.
 extension CPUBackend {
-    public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor) throws {
-        try require(b.count > 0 && a.count % b.count == 0 && out.count == a.count,
-                    "binary: b (\(b.count)) must divide a (\(a.count)) and out (\(out.count)) must equal a")
-        try require([a, b, out].allSatisfy { $0.dtype == .float32 }, "binary: only fp32 tensors")
+    public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor, inner: Int) throws {
+        try validateBinary(a, b, out: out, inner: inner)
         let x = storage(a).values, y = storage(b).values
         var result = [Float](repeating: 0, count: a.count)
         for i in 0..<a.count {
-            let rhs = y[i % y.count]
+            let rhs = y[(i / inner) % y.count]
             result[i] = op == .add ? x[i] + rhs : x[i] * rhs
         }
         storage(out).values = result

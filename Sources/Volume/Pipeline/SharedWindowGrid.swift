@@ -36,9 +36,8 @@ extension ZoomPipeline {
         }
         for (m, category) in categories.enumerated() {
             let part = parts[m], region = category.region
-            let inverse = try backend.tensor(WindowGeometry.inverseCoverage(starts: part.starts, size: part.size, window: window),
-                                             shape: part.size, dtype: .float32)
-            try backend.binary(.multiply, sums[m], inverse, out: sums[m])
+            try divideByCoverage(sums[m], size: part.size,
+                                 inverseCounts: WindowGeometry.inverseCounts(starts: part.starts, size: part.size, window: window))
             try backend.copyBox(sums[m], size: part.size, origin: part.local(grid.paddedPosition(of: region.roi.lo)),
                                 to: category.global, size: category.global.shape, origin: region.roi.lo, extent: region.extent,
                                 accumulate: false)

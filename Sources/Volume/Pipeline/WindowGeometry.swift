@@ -56,30 +56,23 @@ public enum WindowGeometry {
         return perAxis[0].flatMap { d in perAxis[1].flatMap { h in perAxis[2].map { w in [d, h, w] } } }
     }
 
-    /// 1 / (number of windows covering each voxel) over the padded ROI: the grid is separable, so the count
-    /// is the product of the per-axis counts.
-    public static func inverseCoverage(paddedSize: [Int], window: [Int], overlap: Double = 0.5) -> [Float] {
-        inverseCoverage(starts: (0..<3).map { starts(size: paddedSize[$0], window: window[$0], overlap: overlap) },
-                        size: paddedSize, window: window)
+    /// Per axis, 1 / (number of windows covering each index) over the padded ROI.
+    public static func inverseCounts(paddedSize: [Int], window: [Int], overlap: Double = 0.5) -> [[Float]] {
+        inverseCounts(starts: (0..<3).map { starts(size: paddedSize[$0], window: window[$0], overlap: overlap) },
+                      size: paddedSize, window: window)
     }
 
-    /// 1 / (number of windows covering each voxel) of a box of `size` for the windows at every combination of the
-    /// per-axis `starts` (relative to the box); voxels no window covers get 1 / 0 = infinity.
-    public static func inverseCoverage(starts: [[Int]], size: [Int], window: [Int]) -> [Float] {
-        let counts = (0..<3).map { axis -> [Int] in
+    /// Per axis, 1 / (number of windows covering each index) of a box of `size` for the windows at every
+    /// combination of the per-axis `starts` (relative to the box); indices no window covers get 1 / 0 = infinity.
+    /// The grid is separable, so a voxel's window count is the product of its three per-axis counts.
+    public static func inverseCounts(starts: [[Int]], size: [Int], window: [Int]) -> [[Float]] {
+        (0..<3).map { axis -> [Float] in
             var count = [Int](repeating: 0, count: size[axis])
             for start in starts[axis] {
                 for i in start ..< start + window[axis] { count[i] += 1 }
             }
-            return count
+            return count.map { 1 / Float($0) }
         }
-        var out = [Float](repeating: 0, count: size.reduce(1, *))
-        var i = 0
-        for d in counts[0] { for h in counts[1] { for w in counts[2] {
-            out[i] = 1 / Float(d * h * w)
-            i += 1
-        } } }
-        return out
     }
 
     /// Full-resolution indices whose legacy-nearest source (floor(j · in / out)) lies in [lo, hi]: how a box in

@@ -197,14 +197,22 @@ public final class ZoomPipeline {
                 // One wait per window keeps memory bounded however many windows the ROI needs.
                 try backend.synchronize()
             }
-            let inverse = try backend.tensor(WindowGeometry.inverseCoverage(paddedSize: region.padded, window: window, overlap: overlap),
-                                             shape: region.padded, dtype: .float32)
-            try backend.binary(.multiply, sum, inverse, out: sum)
+            try divideByCoverage(sum, size: region.padded,
+                                 inverseCounts: WindowGeometry.inverseCounts(paddedSize: region.padded, window: window, overlap: overlap))
             try backend.copyBox(sum, size: region.padded, origin: region.pad, to: category.global, size: category.global.shape,
                                 origin: region.roi.lo, extent: region.extent, accumulate: false)
             seconds[category.index] = Date().timeIntervalSince(categoryStart)
         }
         return seconds
+    }
+
+    /// Divides the summed logits of a box of `size` by the number of windows covering each voxel: three broadcast
+    /// multiplies by the per-axis 1 / count, so no volume-sized array is built on the host or uploaded.
+    func divideByCoverage(_ sum: Tensor, size: [Int], inverseCounts: [[Float]]) throws {
+        for axis in 0..<3 {
+            let factors = try backend.tensor(inverseCounts[axis], shape: [size[axis]], dtype: .float32)
+            try backend.binary(.multiply, sum, factors, out: sum, inner: size[(axis + 1)...].reduce(1, *))
+        }
     }
 
     /// The image embedding of one window: its content cut from the crop, zeros elsewhere, through the encoder.

@@ -4,14 +4,12 @@ import VulkanRuntime
 struct BinaryKernel {
     static let localSize = 256
 
-    static func record(_ backend: VulkanBackend, _ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor) throws {
-        try require(b.count > 0 && a.count % b.count == 0 && out.count == a.count,
-                    "binary: b (\(b.count)) must divide a (\(a.count)) and out (\(out.count)) must equal a")
-        try require([a, b, out].allSatisfy { $0.dtype == .float32 }, "binary: only fp32 tensors")
+    static func record(_ backend: VulkanBackend, _ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor, inner: Int) throws {
+        try validateBinary(a, b, out: out, inner: inner)
         let pipeline = try backend.pipeline("binary", bindings: 3)
         let chunk = backend.maxBindingElements()
         // A broadcast b is bound whole; a b as large as a is chunked with it.
-        let bChunked = b.count == a.count
+        let bChunked = b.count == a.count && inner == 1
         try require(bChunked || b.count <= chunk, "binary: a broadcast operand of \(b.count) elements exceeds one binding")
         var start = 0
         while start < a.count {
@@ -22,7 +20,7 @@ struct BinaryKernel {
                 pipeline,
                 bindings: [backend.binding(a, .read, offset: start, count: n), bBinding,
                            backend.binding(out, .write, offset: start, count: n)],
-                push: [n.word, (bChunked ? n : b.count).word, (bChunked ? 0 : start % b.count).word, op.rawValue.word],
+                push: [n.word, (bChunked ? n : b.count).word, (bChunked ? 0 : start % (b.count * inner)).word, op.rawValue.word, inner.word],
                 groups: groups)
             start += n
         }
@@ -30,7 +28,7 @@ struct BinaryKernel {
 }
 
 extension VulkanBackend {
-    public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor) throws {
-        try BinaryKernel.record(self, op, a, b, out: out)
+    public func binary(_ op: BinaryOp, _ a: Tensor, _ b: Tensor, out: Tensor, inner: Int) throws {
+        try BinaryKernel.record(self, op, a, b, out: out, inner: inner)
     }
 }
