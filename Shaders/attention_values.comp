@@ -1,8 +1,8 @@
 #version 450
 // Blocked attention, step 3: out[h, first + r, c] = Σ_j P[h, r, j] · V[h, j, c] / Σ_j P[h, r, j], with P from
 // step 2 (zero past the keys a row sees). Register-blocked like gemm_registers.comp: each invocation keeps
-// 16 rows x 8 head-dim columns in 32 vec4 registers, reads P as vec4 along keys and V rows as vec4 along
-// the head dim; no shared memory, no barriers.
+// BM rows x BN head-dim columns (host defines; BN a multiple of 4) in vec4 accumulators, reads P as vec4
+// along keys and V rows as vec4 along the head dim; no shared memory, no barriers.
 // VEC4 = 1: vec4 loads of V (offset, strides and head dim multiples of 4), else scalars.
 // TEXEL = 1 (with VEC4): P and V read through uniform texel buffers, lavapipe's fast load path.
 // QKV_HALF: V stored as fp16; OUT_HALF: out stored as fp16 (attention_types.glsl).
@@ -40,7 +40,11 @@ layout(push_constant) uniform Params {
     uint vOffset, vRow, vHead, oOffset, oRow, oHead;
 } p;
 
-const uint BM = 16, BN = 8;
+#ifndef BM
+#define BM 16
+#define BN 8
+#endif
+const uint BN4 = BN / 4;
 
 void main() {
     const uint block = foldedIndex();
@@ -58,35 +62,32 @@ void main() {
     [[unroll]] for (uint i = 0; i < BM; i++) pBase[i] = (h * p.rows + min(row0 + i, p.rows - 1)) * p.stride / 4;
     const uint vBase = p.vOffset + h * p.vHead;
 #if VEC4
-    // The second vec4 group is clamped to the last one when the head dim is 4 mod 8 (its stores are skipped).
-    const uint vCol[2] = uint[2](vBase + min(col0, p.headDim - 4), vBase + min(col0 + 4, p.headDim - 4));
+    // vec4 groups past the head dim are clamped to the last one (their stores are skipped).
+    uint vCol[BN4];
+    [[unroll]] for (uint g = 0; g < BN4; g++) vCol[g] = vBase + min(col0 + 4 * g, p.headDim - 4);
 #else
     uint vCol[BN];
     [[unroll]] for (uint j = 0; j < BN; j++) vCol[j] = vBase + min(col0 + j, p.headDim - 1);
 #endif
-    vec4 acc[BM][2];
-    [[unroll]] for (uint i = 0; i < BM; i++) { acc[i][0] = vec4(0.0); acc[i][1] = vec4(0.0); }
+    vec4 acc[BM][BN4];
+    [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint g = 0; g < BN4; g++) acc[i][g] = vec4(0.0);
 
     for (uint key = 0; key < keyEnd; key += 4) {
-        vec4 vq[4][2];
+        vec4 vq[4][BN4];
         [[unroll]] for (uint t = 0; t < 4; t++) {
             const uint rowOffset = min(key + t, p.keys - 1) * p.vRow;
 #if VEC4
-            vq[t][0] = LOAD_V((vCol[0] + rowOffset) >> 2);
-            vq[t][1] = LOAD_V((vCol[1] + rowOffset) >> 2);
+            [[unroll]] for (uint g = 0; g < BN4; g++) vq[t][g] = LOAD_V((vCol[g] + rowOffset) >> 2);
 #else
-            vq[t][0] = vec4(float(v[vCol[0] + rowOffset]), float(v[vCol[1] + rowOffset]), float(v[vCol[2] + rowOffset]),
-                            float(v[vCol[3] + rowOffset]));
-            vq[t][1] = vec4(float(v[vCol[4] + rowOffset]), float(v[vCol[5] + rowOffset]), float(v[vCol[6] + rowOffset]),
-                            float(v[vCol[7] + rowOffset]));
+            [[unroll]] for (uint g = 0; g < BN4; g++)
+                vq[t][g] = vec4(float(v[vCol[4 * g] + rowOffset]), float(v[vCol[4 * g + 1] + rowOffset]),
+                                float(v[vCol[4 * g + 2] + rowOffset]), float(v[vCol[4 * g + 3] + rowOffset]));
 #endif
         }
         [[unroll]] for (uint i = 0; i < BM; i++) {
             const vec4 pv = LOAD_P(pBase[i] + key / 4);
-            [[unroll]] for (uint t = 0; t < 4; t++) {
-                acc[i][0] += pv[t] * vq[t][0];
-                acc[i][1] += pv[t] * vq[t][1];
-            }
+            [[unroll]] for (uint t = 0; t < 4; t++)
+                [[unroll]] for (uint g = 0; g < BN4; g++) acc[i][g] += pv[t] * vq[t][g];
         }
     }
 
