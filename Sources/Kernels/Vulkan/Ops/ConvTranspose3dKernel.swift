@@ -68,7 +68,6 @@ public struct ConvTranspose3dKernel {
             guard bias.count % 4 == 0, backend.texelReadable(bias) else { return false }
             biasTexels = backend.texelBinding(bias)
         }
-        let info = backend.device.info
         let (m, n, k) = (shape.outChannels * 8, shape.inSize.reduce(1, *), shape.inChannels)
         let (file, defines) = GemmKernel.shader(.registerBlocked, bLayout: .kn, aHalf: operands.defines.contains { $0 == ("W_HALF", "1") },
                                                 bHalf: false, vec4: true, texel: true, straight: true, aKM: true, storeK2S2: true)
@@ -82,16 +81,12 @@ public struct ConvTranspose3dKernel {
         // The residual and partial-sum bindings are never read (flags); the weight's texels stand in for both.
         let bindings = [texels.weight, texels.x, biasTexels, texels.weight, out, out]
         let flags = bias != nil ? 1 : 0
-        let words = [m, n, k, 0, k * n, m * n, 0, 0, flags, blocksN, blockCount, m, n, 0, operands.offsets[0], 0, 0,
-                     operands.offsets[1], 0, shape.inSize[2], shape.inSize[1] * shape.inSize[2]]
-        // Batch items go in z, in several dispatches past the device's z limit.
-        let maxZ = Int(info.maxComputeWorkGroupCount.2)
-        for first in stride(from: 0, to: shape.batch, by: maxZ) {
-            var push = words
-            push[6] = first
-            try backend.recorder.dispatch(pipeline, bindings: bindings, push: push.map(\.word),
-                                          groups: (grid.x, grid.y, min(maxZ, shape.batch - first)), label: "conv_transpose3d k2s2 gemm")
-        }
+        // The weight is shared (stride 0) and read as K x M (lda = m); C's layout is the epilogue's.
+        let push = GemmPushConstants(m: m, n: n, k: k, strideB: k * n, strideC: m * n, flags: flags, blocksN: blocksN,
+                                     blockCount: blockCount, lda: m, ldc: n, bOffset: operands.offsets[0],
+                                     cOffset: operands.offsets[1], inW: shape.inSize[2], inHW: shape.inSize[1] * shape.inSize[2])
+        try GemmKernel.dispatchBatches(backend, pipeline, bindings: bindings, push: push, groups: (grid.x, grid.y),
+                                       batches: shape.batch, label: "conv_transpose3d k2s2 gemm")
         return true
     }
 }

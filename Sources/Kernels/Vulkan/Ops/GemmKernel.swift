@@ -179,23 +179,41 @@ public enum GemmKernel {
                         epilogueTexels?.bias ?? bias.map { backend.binding($0, .read) } ?? cWindow.binding,
                         epilogueTexels?.residual ?? rWindow?.binding ?? cWindow.binding, cWindow.binding,
                         sWindow?.binding ?? cWindow.binding]
-        let words: [Int] = [m, n, k, shape.strideA, shape.strideB, shape.strideC, 0, Int(epilogueActivation.rawValue), flags,
-                            blocksN, blockCount, shape.k, shape.n, aWindow.offset, bWindow.offset,
-                            chunk.cols.lowerBound, rWindow?.offset ?? 0, cWindow.offset, sWindow?.offset ?? 0, 0, 0]
-        // Batch items go in z, in several dispatches past the device's z limit.
-        let maxZ = Int(info.maxComputeWorkGroupCount.2)
-        var batchOffset = 0
-        while batchOffset < chunk.batches.count {
-            let count = min(maxZ, chunk.batches.count - batchOffset)
-            var push = words
-            push[6] = batchOffset
-            try backend.recorder.dispatch(pipeline, bindings: bindings, push: push.map(\.word),
-                                          groups: (groupsXY.x, groupsXY.y, count),
-                                          label: "gemm \(variant.rawValue)\(straight ? " straight" : "")\(epilogueActivation == .none ? "" : " \(epilogueActivation)")")
-            batchOffset += count
-        }
+        let push = GemmPushConstants(
+            m: m, n: n, k: k, strideA: shape.strideA, strideB: shape.strideB, strideC: shape.strideC,
+            activation: Int(epilogueActivation.rawValue), flags: flags, blocksN: blocksN, blockCount: blockCount,
+            lda: shape.k, ldc: shape.n, aOffset: aWindow.offset, bOffset: bWindow.offset, biasOffset: chunk.cols.lowerBound,
+            residualOffset: rWindow?.offset ?? 0, cOffset: cWindow.offset, partialOffset: sWindow?.offset ?? 0)
+        try dispatchBatches(backend, pipeline, bindings: bindings, push: push, groups: groupsXY, batches: chunk.batches.count,
+                            label: "gemm \(variant.rawValue)\(straight ? " straight" : "")\(epilogueActivation == .none ? "" : " \(epilogueActivation)")")
         if let deferred {
             try UnaryKernel.record(backend, deferred, out, out: out, range: cRange)
+        }
+    }
+}
+
+/// The GEMM shaders' push constants: gemm_epilogue.glsl's `Params`, in its order; offsets in elements.
+struct GemmPushConstants {
+    var m = 0, n = 0, k = 0, strideA = 0, strideB = 0, strideC = 0, batchOffset = 0, activation = 0, flags = 0
+    var blocksN = 0, blockCount = 0, lda = 0, ldc = 0, aOffset = 0, bOffset = 0, biasOffset = 0, residualOffset = 0
+    var cOffset = 0, partialOffset = 0, inW = 0, inHW = 0
+
+    var words: [UInt32] {
+        [m, n, k, strideA, strideB, strideC, batchOffset, activation, flags, blocksN, blockCount, lda, ldc, aOffset, bOffset,
+         biasOffset, residualOffset, cOffset, partialOffset, inW, inHW].map(\.word)
+    }
+}
+
+extension GemmKernel {
+    /// Records `batches` batch items in z, in several dispatches past the device's z limit (`batchOffset` set per one).
+    static func dispatchBatches(_ backend: VulkanBackend, _ pipeline: ComputePipeline, bindings: [BufferBinding],
+                                push: GemmPushConstants, groups: (x: Int, y: Int), batches: Int, label: String) throws {
+        let maxZ = Int(backend.device.info.maxComputeWorkGroupCount.2)
+        var push = push
+        for first in stride(from: 0, to: batches, by: maxZ) {
+            push.batchOffset = first
+            try backend.recorder.dispatch(pipeline, bindings: bindings, push: push.words,
+                                          groups: (groups.x, groups.y, min(maxZ, batches - first)), label: label)
         }
     }
 }
