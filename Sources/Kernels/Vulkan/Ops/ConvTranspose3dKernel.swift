@@ -13,8 +13,8 @@ public struct ConvTranspose3dKernel {
     /// Overrides the device-based choice (tests run both paths on one device); nil selects by device.
     nonisolated(unsafe) public static var forcedK2S2Path: K2S2Path?
 
-    /// lavapipe runs the GEMM at about twice the direct kernel's rate: each spilled accumulator takes four
-    /// multiply-adds per load and store there, one in the direct kernel. A GPU keeps the direct kernel.
+    /// lavapipe runs the GEMM 1.1-1.3x faster than the direct kernel (BENCHMARKS.md): each spilled accumulator takes
+    /// four multiply-adds per load and store there, one in the direct kernel. A GPU keeps the direct kernel.
     static func k2s2Path(for device: DeviceInfo) -> K2S2Path {
         forcedK2S2Path ?? (device.kind == .cpu ? .gemm : .direct)
     }
@@ -23,14 +23,17 @@ public struct ConvTranspose3dKernel {
                        _ shape: ConvShape) throws {
         try validateConv(x, weight: weight, bias: bias, out: out, shape, transposed: true)
         try recordInBatchRuns(backend, "convTranspose3d", x, weight: weight, bias: bias, out: out, shape) { operands, run in
-            try recordRun(backend, operands, bias: bias, run)
+            try recordRun(backend, operands, halfWeight: weight.dtype == .float16, bias: bias, run)
         }
     }
 
-    private static func recordRun(_ backend: VulkanBackend, _ operands: ConvOperands, bias: Tensor?, _ shape: ConvShape) throws {
+    private static func recordRun(_ backend: VulkanBackend, _ operands: ConvOperands, halfWeight: Bool, bias: Tensor?,
+                                  _ shape: ConvShape) throws {
         let hasBias = bias != nil ? 1 : 0
         if shape.kernel == [2, 2, 2] && shape.stride == [2, 2, 2] && shape.padding == [0, 0, 0] && shape.inSize[2] % 4 == 0 {
-            if k2s2Path(for: backend.device.info) == .gemm, try recordAsGemm(backend, operands, bias: bias, shape) { return }
+            if k2s2Path(for: backend.device.info) == .gemm, try recordAsGemm(backend, operands, halfWeight: halfWeight, bias: bias, shape) {
+                return
+            }
             // Blocks of vec4 voxel groups x output channels: large on lavapipe (4 x 4 measured best), small on a GPU.
             let (groups, channels) = backend.device.info.kind == .cpu ? (4, 4) : (1, 2)
             let voxelBlocks = (shape.inSize.reduce(1, *) / 4 + groups - 1) / groups
@@ -61,7 +64,8 @@ public struct ConvTranspose3dKernel {
     /// The kernel-2 stride-2 run as C = Wᵀ·x per batch item: the weight [ci, co·8] is A read as K x M, x
     /// [ci, D·H·W] is B read as K x N, and the epilogue scatters C[co·8 + tap, voxel] to its output voxel and adds
     /// bias[co]. Returns false, recording nothing, where the texel views or vec4 alignment it needs are missing.
-    private static func recordAsGemm(_ backend: VulkanBackend, _ operands: ConvOperands, bias: Tensor?, _ shape: ConvShape) throws -> Bool {
+    private static func recordAsGemm(_ backend: VulkanBackend, _ operands: ConvOperands, halfWeight: Bool, bias: Tensor?,
+                                     _ shape: ConvShape) throws -> Bool {
         guard shape.inChannels % 4 == 0, operands.offsets[0] % 4 == 0, let texels = operands.texelBindings else { return false }
         var biasTexels = texels.weight
         if let bias {
@@ -69,7 +73,7 @@ public struct ConvTranspose3dKernel {
             biasTexels = backend.texelBinding(bias)
         }
         let (m, n, k) = (shape.outChannels * 8, shape.inSize.reduce(1, *), shape.inChannels)
-        let (file, defines) = GemmKernel.shader(.registerBlocked, bLayout: .kn, aHalf: operands.defines.contains { $0 == ("W_HALF", "1") },
+        let (file, defines) = GemmKernel.shader(.registerBlocked, bLayout: .kn, aHalf: halfWeight,
                                                 bHalf: false, vec4: true, texel: true, straight: true, aKM: true, storeK2S2: true)
         let pipeline = try backend.pipeline(file, defines: defines, bindings: 6, texelBindings: [0, 1, 2, 3],
                                             optimize: GemmKernel.optimizesSPIRV(straight: true))
