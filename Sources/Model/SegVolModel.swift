@@ -14,6 +14,8 @@ public final class SegVolModel {
     /// Constant decoder inputs, uploaded once: dense PE (N, E) and the no-mask embedding (E).
     private let densePE: Tensor
     private let noMask: Tensor
+    /// Batches run through the text tower so far (each is a 12-layer CLIP forward; the pipeline runs one per case).
+    public private(set) var textEncoderRuns = 0
 
     /// Loads a model folder: `pytorch_model.bin` (or `model.safetensors`), the CLIP tokenizer files and
     /// optionally `model-config.json`. `precision` fp16 stores the image encoder's weights and activations as fp16.
@@ -60,12 +62,23 @@ public final class SegVolModel {
 
     /// Text embeddings (names, E) after dim_align.
     public func encodeText(_ names: [String]) throws -> Tensor {
-        try textEncoder.encode(names, on: backend)
+        textEncoderRuns += 1
+        return try textEncoder.encode(names, on: backend)
+    }
+
+    /// Row `row` of text embeddings (names, E) as its own (1, E) tensor, recorded without a wait.
+    public func textRow(_ text: Tensor, row: Int) throws -> Tensor {
+        let e = config.embedDim
+        try require(text.shape.count == 2 && text.shape[1] == e && (0..<text.shape[0]).contains(row), "textRow: no row \(row) in \(text.shape)")
+        let single = try backend.empty(shape: [1, e])
+        try backend.copy(text, sourceOffset: row * e, to: single, destinationOffset: 0, count: e)
+        return single
     }
 
     /// Text embeddings from token ids (BOS ... EOS), for models without tokenizer files (benchmarks).
     public func encodeText(tokenIDs: [[Int32]]) throws -> Tensor {
-        try textEncoder.encode(ids: tokenIDs, on: backend)
+        textEncoderRuns += 1
+        return try textEncoder.encode(ids: tokenIDs, on: backend)
     }
 
     /// CLIP token ids of each name's prompt sentence.
@@ -121,12 +134,16 @@ public final class SegVolModel {
     // MARK: Forward
 
     /// Logits at the spatial size, (prompts, D, H, W), for one image's tokens: categories with the same prompt
-    /// kinds share a decoder batch; text for all categories is encoded in one batch. `tokenPrompts`, when given (one
-    /// per prompt), make the prompt encoder's tokens in place of `prompts` (see `decode`).
-    public func segment(image: Tensor, prompts: [Prompt], tokenPrompts: [Prompt]? = nil) throws -> Tensor {
+    /// kinds share a decoder batch; text for all categories is encoded in one batch, or taken from `text` (the
+    /// `encodeText` rows of the prompts that have text, in order). `tokenPrompts`, when given (one per prompt), make
+    /// the prompt encoder's tokens in place of `prompts` (see `decode`).
+    public func segment(image: Tensor, prompts: [Prompt], tokenPrompts: [Prompt]? = nil, text: Tensor? = nil) throws -> Tensor {
         try require(!prompts.isEmpty && prompts.allSatisfy { !$0.isEmpty }, "every category needs a text, box or point prompt")
         let names = prompts.compactMap(\.text)
-        let allText = names.isEmpty ? nil : try encodeText(names)
+        if let text {
+            try require(text.shape == [names.count, config.embedDim], "segment: text embeddings \(text.shape) for \(names.count) names")
+        }
+        let allText = names.isEmpty ? nil : try text ?? encodeText(names)
         var textRow: [Int: Int] = [:]
         for (i, p) in prompts.enumerated() where p.text != nil { textRow[i] = textRow.count }
 

@@ -9,14 +9,15 @@ import XCTest
 final class ZoomPipelineTests: XCTestCase {
     let names = ["liver", "spleen", "aorta"]
 
-    func run(_ prompts: [String], grid: ZoomPipeline.WindowGrid, on backend: Backend) throws -> (results: [ZoomPipeline.CategoryResult], statistics: ZoomPipeline.Statistics) {
+    func run(_ prompts: [String], grid: ZoomPipeline.WindowGrid, on backend: Backend)
+        throws -> (results: [ZoomPipeline.CategoryResult], statistics: ZoomPipeline.Statistics, textEncoderRuns: Int) {
         let model = try SegVolModel(modelDirectory: Fixtures.model("text"), backend: backend)
         let image = try NIfTI.read(Fixtures.data("ct/example_ct_sm.nii.gz"))
         let volume = try Preprocessing.run(stored: image.data, dims: image.header.dims, spatialSize: model.config.spatialSize)
         let pipeline = ZoomPipeline(model: model)
         pipeline.windowGrid = grid
         let results = try pipeline.run(volume, prompts: prompts.map { Prompt(text: $0) })
-        return (results, pipeline.statistics)
+        return (results, pipeline.statistics, model.textEncoderRuns)
     }
 
     /// Several categories in one run give, bit for bit, what each gives alone; windows that coincide (with the
@@ -33,6 +34,7 @@ final class ZoomPipelineTests: XCTestCase {
         XCTAssertGreaterThan(windows[0], 0, "the fixture's ROI needs zoom-in windows")
         XCTAssertEqual(together.statistics.windowsDecoded, windows.reduce(0, +))
         XCTAssertEqual(together.statistics.windowsEncoded, windows[0], "coinciding windows are encoded once")
+        XCTAssertEqual(together.textEncoderRuns, 1, "the zoom-in windows reuse the zoom-out pass's text embeddings")
     }
 
     /// Where the categories' regions coincide the shared grid is each category's own grid, so it must give exactly
@@ -46,5 +48,6 @@ final class ZoomPipelineTests: XCTestCase {
             XCTAssertTrue(shared.results[c].logits == exact.results[c].logits, "\(names[c]): shared grid differs from exact")
         }
         XCTAssertEqual(shared.statistics.windowsEncoded, exact.results[0].windows)
+        XCTAssertEqual(shared.textEncoderRuns, 1, "the shared grid's windows reuse the zoom-out pass's text embeddings")
     }
 }

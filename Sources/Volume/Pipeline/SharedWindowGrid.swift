@@ -15,7 +15,6 @@ extension ZoomPipeline {
             try backend.fill(sum, value: 0)
             return sum
         }
-        let texts = try categories.map { category in try category.prompt.text.map { try model.encodeText([$0]) } }
         let predictions = categories.map(\.prediction)
         var windows: [Int: Int] = [:]
         for (index, origin) in grid.origins.enumerated() {
@@ -27,7 +26,7 @@ extension ZoomPipeline {
             for m in members {
                 let prompt = windowPrompt(categories[m].prompt, start: content.start,
                                           singleWindow: grid.origins.count == 1 ? grid : nil, prediction: predictions[m])
-                try addWindowLogits(tokens: tokens, prompt: prompt, text: texts[m], into: sums[m], size: parts[m].size,
+                try addWindowLogits(tokens: tokens, prompt: prompt, text: categories[m].text, into: sums[m], size: parts[m].size,
                                     at: parts[m].local(origin))
                 windows[categories[m].index, default: 0] += 1
             }

@@ -82,6 +82,8 @@ public final class ZoomPipeline {
         let global: Tensor
         let globalHost: [Float]
         let region: RegionWindows
+        /// The prompt's text embedding (1, E) from the zoom-out pass, reused by every window.
+        let text: Tensor?
         var prediction: GlobalPrediction { GlobalPrediction(logits: globalHost, size: global.shape, roi: region.roi) }
     }
 
@@ -99,8 +101,17 @@ public final class ZoomPipeline {
         try backend.resize3d(image, out: zoomOut, channels: 1, inSize: volume.shape, outSize: window, mode: .nearestExact)
         progress?("zoom-out pass: \(prompts.count) categories")
         let tokens = try model.encodeImage(zoomOut)
+        // The text tower runs once per case: zoom-out and every zoom-in window take their rows from this batch.
+        let names = prompts.compactMap(\.text)
+        let text = names.isEmpty ? nil : try model.encodeText(names)
+        var textRows = [Tensor?](repeating: nil, count: prompts.count)
+        if zoomIn, let text {
+            for (row, c) in prompts.indices.filter({ prompts[$0].text != nil }).enumerated() {
+                textRows[c] = try model.textRow(text, row: row)
+            }
+        }
         let logits = try model.segment(image: tokens, prompts: prompts,
-                                       tokenPrompts: promptTokens == .first ? prompts.map { _ in prompts[0] } : nil)
+                                       tokenPrompts: promptTokens == .first ? prompts.map { _ in prompts[0] } : nil, text: text)
 
         // Each category's logits on the crop grid and the box of its foreground, all recorded before one wait.
         let voxels = model.config.spatialVolume
@@ -129,7 +140,8 @@ public final class ZoomPipeline {
             if zoomIn, let foreground = try foregroundBox(boxes[c]) {
                 let roi = WindowGeometry.regionOfInterest(foreground: foreground, size: volume.shape, window: window)
                 let region = RegionWindows(roi: roi, size: volume.shape, window: window, overlap: overlap)
-                categories.append(ZoomInCategory(index: c, prompt: prompt, global: globals[c], globalHost: zoomOutLogits, region: region))
+                categories.append(ZoomInCategory(index: c, prompt: prompt, global: globals[c], globalHost: zoomOutLogits, region: region,
+                                                 text: textRows[c]))
             }
         }
         statistics.zoomOutSeconds = Date().timeIntervalSince(start)
@@ -139,7 +151,7 @@ public final class ZoomPipeline {
         switch windowGrid {
         case .exact:
             zoomInSeconds = try refineEach(categories, image: image, of: prompts.count,
-                                           tokenPrompt: promptTokens == .first ? prompts.first : nil)
+                                           tokenPrompt: promptTokens == .first ? prompts.first.map { ($0, textRows[0]) } : nil)
         case .shared where !categories.isEmpty:
             let windows = try refineOnSharedGrid(categories, image: image)
             let share = Date().timeIntervalSince(zoomInStart) / Double(categories.count)
@@ -172,9 +184,10 @@ public final class ZoomPipeline {
     }
 
     /// The exact zoom-in pass: each category's windows over its ROI, averaged, written into its logits. Returns
-    /// each category's seconds. `tokenPrompt`: the prompt whose tokens every window's decode uses (PromptTokens.first).
-    private func refineEach(_ categories: [ZoomInCategory], image: Tensor, of count: Int, tokenPrompt: Prompt?) throws -> [Double] {
-        let tokenText = try tokenPrompt?.text.map { try model.encodeText([$0]) }
+    /// each category's seconds. `tokenPrompt`: the prompt, with its text embedding, whose tokens every window's
+    /// decode uses (PromptTokens.first).
+    private func refineEach(_ categories: [ZoomInCategory], image: Tensor, of count: Int,
+                            tokenPrompt: (prompt: Prompt, text: Tensor?)?) throws -> [Double] {
         let embeddings = WindowEmbeddings(uses: categories.flatMap { category in
             category.region.origins.map { category.region.content(at: $0) }
         })
@@ -184,7 +197,6 @@ public final class ZoomPipeline {
             let region = category.region
             let sum = try backend.empty(shape: region.padded)
             try backend.fill(sum, value: 0)
-            let text = try category.prompt.text.map { try model.encodeText([$0]) }
             let prediction = category.prediction
             for (index, origin) in region.origins.enumerated() {
                 progress?("zoom-in: category \(category.index + 1)/\(count), window \(index + 1)/\(region.origins.count)")
@@ -192,8 +204,8 @@ public final class ZoomPipeline {
                 let tokens = try embeddings.tokens(for: content) { try encodeWindow($0, image: image) }
                 let prompt = windowPrompt(category.prompt, start: content.start, singleWindow: region.origins.count == 1 ? region : nil,
                                           prediction: prediction)
-                try addWindowLogits(tokens: tokens, prompt: prompt, text: text, into: sum, size: region.padded, at: origin,
-                                    promptTokens: tokenPrompt.map { ($0, tokenText) })
+                try addWindowLogits(tokens: tokens, prompt: prompt, text: category.text, into: sum, size: region.padded, at: origin,
+                                    promptTokens: tokenPrompt)
                 // One wait per window keeps memory bounded however many windows the ROI needs.
                 try backend.synchronize()
             }
