@@ -66,13 +66,16 @@ public final class SegVolModel {
         return try textEncoder.encode(names, on: backend)
     }
 
-    /// Row `row` of text embeddings (names, E) as its own (1, E) tensor, recorded without a wait.
-    public func textRow(_ text: Tensor, row: Int) throws -> Tensor {
+    /// The given rows of text embeddings (names, E), in that order, as a (rows, E) tensor; recorded without a wait.
+    public func textRows(_ text: Tensor, _ rows: [Int]) throws -> Tensor {
         let e = config.embedDim
-        try require(text.shape.count == 2 && text.shape[1] == e && (0..<text.shape[0]).contains(row), "textRow: no row \(row) in \(text.shape)")
-        let single = try backend.empty(shape: [1, e])
-        try backend.copy(text, sourceOffset: row * e, to: single, destinationOffset: 0, count: e)
-        return single
+        try require(text.shape.count == 2 && text.shape[1] == e && rows.allSatisfy { (0..<text.shape[0]).contains($0) },
+                    "textRows: rows \(rows) not all in \(text.shape)")
+        let selected = try backend.empty(shape: [rows.count, e])
+        for (j, row) in rows.enumerated() {
+            try backend.copy(text, sourceOffset: row * e, to: selected, destinationOffset: j * e, count: e)
+        }
+        return selected
     }
 
     /// Text embeddings from token ids (BOS ... EOS), for models without tokenizer files (benchmarks).
@@ -154,12 +157,7 @@ public final class SegVolModel {
         for members in groups.values.sorted(by: { $0[0] < $1[0] }) {
             var text: Tensor?
             if let allText, prompts[members[0]].text != nil {
-                let rows = try backend.empty(shape: [members.count, config.embedDim])
-                for (j, i) in members.enumerated() {
-                    try backend.copy(allText, sourceOffset: textRow[i]! * config.embedDim, to: rows,
-                                     destinationOffset: j * config.embedDim, count: config.embedDim)
-                }
-                text = rows
+                text = try textRows(allText, members.map { textRow[$0]! })
             }
             var tokens: (prompts: [Prompt], text: Tensor?)?
             if let tokenPrompts {

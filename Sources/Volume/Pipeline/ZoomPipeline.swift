@@ -107,7 +107,7 @@ public final class ZoomPipeline {
         var textRows = [Tensor?](repeating: nil, count: prompts.count)
         if zoomIn, let text {
             for (row, c) in prompts.indices.filter({ prompts[$0].text != nil }).enumerated() {
-                textRows[c] = try model.textRow(text, row: row)
+                textRows[c] = try model.textRows(text, [row])
             }
         }
         let logits = try model.segment(image: tokens, prompts: prompts,
