@@ -9,7 +9,7 @@ import VulkanRuntime
 struct ModelBenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "model",
-        abstract: "Time the image encoder and one zoom-out forward (text + box) at the published size, random weights.",
+        abstract: "Time the image encoder, the text tower (one name) and one zoom-out forward (text + box) at the published size, random weights.",
         discussion: "The published PyTorch code takes about 7.6 s per zoom-out forward on a 2-core CPU machine.")
 
     @OptionGroup var options: BenchOptions
@@ -83,6 +83,14 @@ struct ModelBenchCommand: ParsableCommand {
         let ran = backend.supportsHalf ? precision.rawValue : Precision.fp32.rawValue
         report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": ran, "ms": encoder]
                    .merging(kernelMilliseconds()) { a, _ in a })
+        kernelTimes = []
+        let textTower = try medianMilliseconds(runs: runs, warmup: warmup) {
+            _ = try model.encodeText(tokenIDs: [Self.liverTokens])
+            try backend.synchronize()
+            kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
+        }
+        report.add(["stage": "text_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": Precision.fp32.rawValue,
+                    "ms": textTower].merging(kernelMilliseconds()) { a, _ in a })
         for count in categories {
             kernelTimes = []
             let forward = try medianMilliseconds(runs: runs, warmup: warmup) {
