@@ -14,7 +14,7 @@ public enum PythonReference {
 
     /// The environment's python, built on first use (a minute or two, with network access to PyPI).
     private static let python: Result<String, Error> = Result {
-        let setup = try execute(packageRoot.appendingPathComponent("tools/python-env.sh").path, [])
+        let setup = try CLIRunner.execute(packageRoot.appendingPathComponent("tools/python-env.sh"), [])
         guard setup.status == 0 else { throw Failure(description: "tools/python-env.sh failed: \(setup.stderr)") }
         return setup.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
@@ -32,25 +32,10 @@ public enum PythonReference {
             }
             throw XCTSkip("Python reference environment unavailable (run tools/python-env.sh): \(error)")
         }
-        let result = try execute(interpreter, [packageRoot.appendingPathComponent("Tests/Python/" + script).path] + arguments)
+        let result = try CLIRunner.execute(URL(fileURLWithPath: interpreter), [packageRoot.appendingPathComponent("Tests/Python/" + script).path] + arguments)
         guard result.status == 0 else {
             throw Failure(description: "\(script) \(arguments.first ?? "") failed: \(result.stderr)")
         }
         return result.stdout
-    }
-
-    private static func execute(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        // Read both pipes before waiting so a chatty child cannot block on a full pipe.
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
     }
 }
