@@ -8,7 +8,9 @@
 // through uniform texel buffers, which lavapipe loads several times faster than storage buffers), BM x BN
 // (the block of C per invocation), STRAIGHT (with TEXEL: the straight-line epilogue, see its comment),
 // A_KM (with TEXEL and B_KN: A is K x M, vec4 along m, m % 4 == 0), STORE_K2S2 (with STRAIGHT: C scattered
-// into a kernel-2 stride-2 ConvTranspose3d's output, see the epilogue).
+// into a kernel-2 stride-2 ConvTranspose3d's output, see the epilogue), PACK8 (with TEXEL, A_HALF, B_HALF and
+// B as N x K: eight halves per texel, fetched as four words and unpacked here, so half the fetches; k, the
+// strides and the offsets multiples of 8).
 #extension GL_EXT_control_flow_attributes : require
 #if A_HALF || B_HALF || C_HALF
 #extension GL_EXT_shader_16bit_storage : require
@@ -25,6 +27,9 @@ layout(local_size_x = 64) in;
 #ifndef STORE_K2S2
 #define STORE_K2S2 0
 #endif
+#ifndef PACK8
+#define PACK8 0
+#endif
 #include "gemm_types.glsl"
 #if A_KM && !(B_KN && VEC4 && TEXEL)
 #error "A_KM needs B_KN, VEC4 and TEXEL"
@@ -32,8 +37,14 @@ layout(local_size_x = 64) in;
 #if STORE_K2S2 && !(A_KM && STRAIGHT)
 #error "STORE_K2S2 needs A_KM and STRAIGHT"
 #endif
+#if PACK8 && !(VEC4 && TEXEL && A_HALF && B_HALF && !B_KN)
+#error "PACK8 needs VEC4, TEXEL, A_HALF, B_HALF and B as N x K"
+#endif
 
-#if VEC4 && TEXEL
+#if PACK8
+layout(binding = 0) uniform usamplerBuffer aWords;
+layout(binding = 1) uniform usamplerBuffer bWords;
+#elif VEC4 && TEXEL
 layout(binding = 0) uniform samplerBuffer aTexels;
 layout(binding = 1) uniform samplerBuffer bTexels;
 #elif VEC4
@@ -49,7 +60,15 @@ layout(std430, binding = 1) readonly buffer B { BSCALAR b[]; };
 const uint BN4 = BN / 4;
 const uint BM4 = BM / 4;
 
-#if VEC4 && TEXEL
+#if PACK8
+// Offsets are in elements and multiples of 8: one texel, values offset .. offset+3 in lo, the next four in hi.
+void unpack8(uvec4 words, out vec4 lo, out vec4 hi) {
+    lo = vec4(unpackHalf2x16(words.x), unpackHalf2x16(words.y));
+    hi = vec4(unpackHalf2x16(words.z), unpackHalf2x16(words.w));
+}
+void loadA8(uint offset, out vec4 lo, out vec4 hi) { unpack8(texelFetch(aWords, int(offset >> 3)), lo, hi); }
+void loadB8(uint offset, out vec4 lo, out vec4 hi) { unpack8(texelFetch(bWords, int(offset >> 3)), lo, hi); }
+#elif VEC4 && TEXEL
 // Offsets are in elements and multiples of 4: one texel. An fp16 view converts on fetch.
 vec4 loadA(uint offset) { return texelFetch(aTexels, int(offset >> 2)); }
 vec4 loadB(uint offset) { return texelFetch(bTexels, int(offset >> 2)); }
@@ -138,6 +157,21 @@ void main() {
 #else
     [[unroll]] for (uint j = 0; j < BN; j++) bRow[j] = bBase + min(col0 + j, p.n - 1) * p.k;
 #endif
+#if PACK8
+    // The same sums in the same order as four values per fetch, from half as many fetches.
+    for (uint kk = 0; kk < p.k; kk += 8) {
+        vec4 bLo[BN], bHi[BN];
+        [[unroll]] for (uint j = 0; j < BN; j++) loadB8(bRow[j] + kk, bLo[j], bHi[j]);
+        [[unroll]] for (uint i = 0; i < BM; i++) {
+            vec4 aLo, aHi;
+            loadA8(aRow[i] + kk, aLo, aHi);
+            [[unroll]] for (uint j = 0; j < BN; j++) {
+                [[unroll]] for (uint q = 0; q < 4; q++) acc[i][j] = fma(aLo[q], bLo[j][q], acc[i][j]);
+                [[unroll]] for (uint q = 0; q < 4; q++) acc[i][j] = fma(aHi[q], bHi[j][q], acc[i][j]);
+            }
+        }
+    }
+#else
     for (uint kk = 0; kk < k4; kk += 4) {
         vec4 bv[BN];
         [[unroll]] for (uint j = 0; j < BN; j++) bv[j] = loadB(bRow[j] + kk);
@@ -147,6 +181,7 @@ void main() {
                 [[unroll]] for (uint q = 0; q < 4; q++) acc[i][j] = fma(av[q], bv[j][q], acc[i][j]);
         }
     }
+#endif
 #if !VEC4
     // The last k % 4 values, one at a time.
     for (uint kk = k4; kk < p.k; kk++) {

@@ -162,7 +162,7 @@ public final class CommandRecorder {
                 preconditionFailure("\(pipeline.name): binding \(i) must\(binding.texel == nil ? "" : " not") be a texel buffer")
             }
             let limit = binding.texel == nil ? Int(device.info.maxStorageBufferRange)
-                : Int(device.info.maxTexelBufferElements) * (binding.texel == .rgba32f ? 16 : 8)
+                : Int(device.info.maxTexelBufferElements) * (binding.texel?.bytes ?? 0)
             if binding.range > limit || binding.offset + binding.range > binding.buffer.size {
                 throw VulkanError.unsupported("\(pipeline.name): binding of \(binding.range) bytes at \(binding.offset) exceeds the buffer or the device's binding limit of \(limit) bytes")
             }
@@ -215,12 +215,16 @@ public final class CommandRecorder {
 
     /// The texel view of a binding, made once per submission.
     private func view(for binding: BufferBinding) throws -> VkBufferView {
-        let key = "\(ObjectIdentifier(binding.buffer).hashValue)|\(binding.offset)|\(binding.range)|\(binding.texel == .rgba32f ? 32 : 16)"
+        let key = "\(ObjectIdentifier(binding.buffer).hashValue)|\(binding.offset)|\(binding.range)|\(String(describing: binding.texel))"
         if let existing = bufferViews[key] { return existing }
         var info = VkBufferViewCreateInfo()
         info.sType = VK_STRUCTURE_TYPE_BUFFER_VIEW_CREATE_INFO
         info.buffer = binding.buffer.handle
-        info.format = binding.texel == .rgba32f ? VK_FORMAT_R32G32B32A32_SFLOAT : VK_FORMAT_R16G16B16A16_SFLOAT
+        switch binding.texel {
+        case .rgba16f: info.format = VK_FORMAT_R16G16B16A16_SFLOAT
+        case .rgba32ui: info.format = VK_FORMAT_R32G32B32A32_UINT
+        case .rgba32f, nil: info.format = VK_FORMAT_R32G32B32A32_SFLOAT
+        }
         info.offset = VkDeviceSize(binding.offset)
         info.range = VkDeviceSize(binding.range)
         var view: VkBufferView?

@@ -34,8 +34,13 @@ public final class GPUBuffer {
 /// A buffer range given to one binding of a dispatch, with how the kernel uses it (for barriers).
 public struct BufferBinding {
     public enum Access { case read, write, readWrite }
-    /// How a uniform texel buffer presents the range: four floats or four halves per texel.
-    public enum TexelFormat { case rgba32f, rgba16f }
+    /// How a uniform texel buffer presents the range: four floats or four halves per texel, or four words
+    /// (`rgba32ui`: eight halves a shader unpacks itself, half the fetches of `rgba16f`).
+    public enum TexelFormat {
+        case rgba32f, rgba16f, rgba32ui
+
+        public var bytes: Int { self == .rgba16f ? 8 : 16 }
+    }
     public var buffer: GPUBuffer
     public var offset: Int
     public var range: Int

@@ -35,7 +35,8 @@ extension KernelCase {
             flops: shape.flops,
             extra: ["m": m, "n": n, "k": k, "note": note, "weights": weights == .float16 ? "fp16" : "fp32",
                     "activations": activations == .float16 ? "fp16" : "fp32"],
-            variants: gemmVariants,
+            // fp16 A and B: the register kernel also with four halves per texel, against its eight.
+            variants: activations == .float16 && weights == .float16 ? { gemmVariants($0) + [fourHalvesPerTexel] } : gemmVariants,
             make: { backend in
                 let a = try random(backend, m * k, seed: 1, dtype: activations).reshaped([m, k])
                 let b = try random(backend, n * k, seed: 2, dtype: weights).reshaped([n, k])
@@ -52,6 +53,11 @@ extension KernelCase {
                           reset: { GemmKernel.forcedVariant = nil })
         }
     }
+
+    static let fourHalvesPerTexel = KernelVariant(
+        name: "registerBlocked4h",
+        select: { GemmKernel.forcedVariant = .registerBlocked; GemmKernel.forcesFourHalves = true },
+        reset: { GemmKernel.forcedVariant = nil; GemmKernel.forcesFourHalves = false })
 
     /// Attention with Q, K, V and out stored as `storage`.
     static func attention(heads: Int, queries: Int, keys: Int, headDim: Int, note: String, storage: DType = .float32) -> KernelCase {

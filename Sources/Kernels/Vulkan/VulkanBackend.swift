@@ -118,19 +118,26 @@ public final class VulkanBackend: Backend {
                             optimize: optimize)
     }
 
-    /// Whether a tensor range can be read as vec4 texels: the start aligned for texel views, whole texels,
-    /// and at most maxTexelBufferElements texels. lavapipe loads texels about four times faster than storage.
-    func texelReadable(_ tensor: Tensor, offset: Int = 0, count: Int? = nil) -> Bool {
+    /// The texel format a tensor is read through: four of its elements per texel, or with `packed` (fp16 only)
+    /// eight, as words the shader unpacks.
+    func texelFormat(_ tensor: Tensor, packed: Bool = false) -> BufferBinding.TexelFormat {
+        tensor.dtype == .float32 ? .rgba32f : packed ? .rgba32ui : .rgba16f
+    }
+
+    /// Whether a tensor range can be read as texels (vec4, or eight halves with `packed`): the start aligned for
+    /// texel views, whole texels, and at most maxTexelBufferElements texels. lavapipe loads texels about four
+    /// times faster than storage.
+    func texelReadable(_ tensor: Tensor, offset: Int = 0, count: Int? = nil, packed: Bool = false) -> Bool {
         let bytes = (count ?? tensor.count - offset) * tensor.dtype.size
-        let texelBytes = 4 * tensor.dtype.size
+        let texelBytes = texelFormat(tensor, packed: packed).bytes
         return (offset * tensor.dtype.size) % Int(max(device.info.minTexelBufferOffsetAlignment, 1)) == 0
             && bytes % texelBytes == 0 && bytes / texelBytes <= Int(device.info.maxTexelBufferElements)
     }
 
     /// A texel-buffer binding of `count` elements from `offset` (see `texelReadable`).
-    func texelBinding(_ tensor: Tensor, offset: Int = 0, count: Int? = nil) -> BufferBinding {
+    func texelBinding(_ tensor: Tensor, offset: Int = 0, count: Int? = nil, packed: Bool = false) -> BufferBinding {
         .texel(buffer(tensor), offset: offset * tensor.dtype.size, range: (count ?? tensor.count - offset) * tensor.dtype.size,
-               format: tensor.dtype == .float32 ? .rgba32f : .rgba16f)
+               format: texelFormat(tensor, packed: packed))
     }
 
     /// A binding of the whole tensor (or `count` elements from `offset`).
@@ -175,11 +182,13 @@ struct BindingWindow {
         binding = backend.binding(tensor, access, offset: alignedStart, count: count)
     }
 
-    /// The same window as a texel binding, or nil where the device cannot view it as texels.
-    func texelBinding(_ backend: VulkanBackend, _ tensor: Tensor) -> BufferBinding? {
-        let whole = (count + 3) / 4 * 4
-        guard alignedStart + whole <= tensor.count, backend.texelReadable(tensor, offset: alignedStart, count: whole) else { return nil }
-        return backend.texelBinding(tensor, offset: alignedStart, count: whole)
+    /// The same window as a texel binding (see `VulkanBackend.texelFormat`), or nil where the device cannot view it so.
+    func texelBinding(_ backend: VulkanBackend, _ tensor: Tensor, packed: Bool = false) -> BufferBinding? {
+        let perTexel = backend.texelFormat(tensor, packed: packed).bytes / tensor.dtype.size
+        let whole = (count + perTexel - 1) / perTexel * perTexel
+        guard alignedStart + whole <= tensor.count,
+              backend.texelReadable(tensor, offset: alignedStart, count: whole, packed: packed) else { return nil }
+        return backend.texelBinding(tensor, offset: alignedStart, count: whole, packed: packed)
     }
 }
 

@@ -17,6 +17,8 @@ public enum GemmKernel {
     public static var forcedVariant: GemmVariant?
     /// Elements one binding may hold, instead of the device's limit: lets tests split small GEMMs into chunks.
     public static var bindingElementsOverride: Int?
+    /// Reads fp16 A and B four halves per texel even where eight would do (tests and benchmarks compare the two).
+    public static var forcesFourHalves = false
 
     /// The fastest variant for the device. Cooperative matrices round A to fp16, so they are used only
     /// when the weights are fp16 already (the caller chose half precision); fp32 weights keep fp32 math.
@@ -43,10 +45,11 @@ public enum GemmKernel {
     /// (the residual has C's type). Register-blocked only: `vec4` selects vec4 loads, `texel` (with vec4) texel
     /// loads of A and B, `straight` (with texel) the straight-line epilogue and its larger block, `aKM` (with texel
     /// and `.kn`) A read as K x M, `storeK2S2` (with aKM and straight) C scattered into a kernel-2 stride-2
-    /// transposed convolution's output (ConvTranspose3dKernel).
+    /// transposed convolution's output (ConvTranspose3dKernel), `pack8` (with texel, fp16 A and B, `.nk`) eight
+    /// halves per fetch.
     public static func shader(_ variant: GemmVariant, bLayout: GemmShape.BLayout, aHalf: Bool = false, bHalf: Bool,
-                              cHalf: Bool = false, vec4: Bool = false, texel: Bool = false,
-                              straight: Bool = false, aKM: Bool = false, storeK2S2: Bool = false) -> (file: String, defines: [(String, String)]) {
+                              cHalf: Bool = false, vec4: Bool = false, texel: Bool = false, straight: Bool = false,
+                              aKM: Bool = false, storeK2S2: Bool = false, pack8: Bool = false) -> (file: String, defines: [(String, String)]) {
         var defines = [("B_KN", bLayout == .kn ? "1" : "0"), ("A_HALF", aHalf ? "1" : "0"), ("B_HALF", bHalf ? "1" : "0"),
                        ("C_HALF", cHalf ? "1" : "0")]
         switch variant {
@@ -57,6 +60,7 @@ public enum GemmKernel {
             // Only where set, so the other builds keep their names (and Mesa's cached binaries).
             if aKM { defines.append(("A_KM", "1")) }
             if storeK2S2 { defines.append(("STORE_K2S2", "1")) }
+            if pack8 { defines.append(("PACK8", "1")) }
             return ("gemm_registers", defines)
         case .tiled:
             return ("gemm_tiled", defines)
@@ -129,14 +133,27 @@ public enum GemmKernel {
         // vec4 loads need every row of A and B, and both windows, to start on a multiple of 4 elements.
         let vec4 = k % 4 == 0 && shape.k % 4 == 0 && shape.strideA % 4 == 0 && shape.strideB % 4 == 0
             && aWindow.offset % 4 == 0 && bWindow.offset % 4 == 0 && (shape.bLayout == .nk || shape.n % 4 == 0)
-        // The register kernel reads A and B as texels where the views allow (lavapipe's fast load path).
-        let texels = variant == .registerBlocked && vec4
-            ? aWindow.texelBinding(backend, a).flatMap { at in bWindow.texelBinding(backend, b).map { (at, $0) } } : nil
+        // The register kernel reads A and B as texels where the views allow (lavapipe's fast load path); fp16 A and
+        // B as N x K, eight halves per texel where k, the strides and the windows allow, which halves the fetches.
+        func texelPair(packed: Bool) -> (BufferBinding, BufferBinding)? {
+            aWindow.texelBinding(backend, a, packed: packed).flatMap { at in bWindow.texelBinding(backend, b, packed: packed).map { (at, $0) } }
+        }
+        let eightHalves = a.dtype == .float16 && b.dtype == .float16 && shape.bLayout == .nk && !forcesFourHalves
+            && k % 8 == 0 && shape.k % 8 == 0 && shape.strideA % 8 == 0 && shape.strideB % 8 == 0
+            && aWindow.offset % 8 == 0 && bWindow.offset % 8 == 0
+        let packedTexels = variant == .registerBlocked && vec4 && eightHalves ? texelPair(packed: true) : nil
+        let texels = variant == .registerBlocked && vec4 ? packedTexels ?? texelPair(packed: false) : nil
+        // Bindings 2 and 3 are float texels; an absent bias or residual is bound to A's range in that form.
+        let placeholder = texels.map { pair -> BufferBinding in
+            var binding = pair.0
+            binding.texel = backend.texelFormat(a)
+            return binding
+        }
         // The straight-line epilogue reads bias and residual as vec4 texels and knows no activation but ReLU.
         var epilogueActivation = activation
         var epilogueTexels = texels.flatMap {
             straightEpilogueTexels(backend, bias: bias, residual: residual, rWindow: rWindow, partialSums: partialSums,
-                                   activation: activation, chunk: chunk, shape: shape, placeholder: $0.0)
+                                   activation: activation, chunk: chunk, shape: shape, placeholder: placeholder ?? $0.0)
         }
         // GELU and quick_gelu, which lavapipe cannot compile into it in reasonable time, follow as an in-place pass
         // where the GEMM could otherwise take it (fp32 C, no residual after the activation, C's window holding
@@ -147,14 +164,15 @@ public enum GemmKernel {
            chunk.cols.count == shape.n, chunk.batches.count == 1 || (shape.strideC == shape.m * shape.n && chunk.rows.count == shape.m),
            cRange.lowerBound * 4 % Int(info.minStorageBufferOffsetAlignment) == 0,
            let plain = straightEpilogueTexels(backend, bias: bias, residual: nil, rWindow: nil, partialSums: partialSums,
-                                              activation: .none, chunk: chunk, shape: shape, placeholder: texels.0) {
+                                              activation: .none, chunk: chunk, shape: shape, placeholder: placeholder ?? texels.0) {
             epilogueTexels = plain
             epilogueActivation = .none
             deferred = op
         }
         let straight = epilogueTexels != nil
         let (file, defines) = shader(variant, bLayout: shape.bLayout, aHalf: a.dtype == .float16, bHalf: b.dtype == .float16,
-                                     cHalf: out.dtype == .float16, vec4: vec4, texel: texels != nil, straight: straight)
+                                     cHalf: out.dtype == .float16, vec4: vec4, texel: texels != nil, straight: straight,
+                                     pack8: packedTexels != nil)
         let pipeline = try backend.pipeline(file, defines: defines, bindings: 6,
                                             texelBindings: straight ? [0, 1, 2, 3] : texels != nil ? [0, 1] : [],
                                             optimize: optimizesSPIRV(straight: straight))
@@ -185,7 +203,7 @@ public enum GemmKernel {
             lda: shape.k, ldc: shape.n, aOffset: aWindow.offset, bOffset: bWindow.offset, biasOffset: chunk.cols.lowerBound,
             residualOffset: rWindow?.offset ?? 0, cOffset: cWindow.offset, partialOffset: sWindow?.offset ?? 0)
         try dispatchBatches(backend, pipeline, bindings: bindings, push: push, groups: groupsXY, batches: chunk.batches.count,
-                            label: "gemm \(variant.rawValue)\(straight ? " straight" : "")\(epilogueActivation == .none ? "" : " \(epilogueActivation)")")
+                            label: "gemm \(variant.rawValue)\(straight ? " straight" : "")\(packedTexels != nil ? " pack8" : "")\(epilogueActivation == .none ? "" : " \(epilogueActivation)")")
         if let deferred {
             try UnaryKernel.record(backend, deferred, out, out: out, range: cRange)
         }
