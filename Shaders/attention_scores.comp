@@ -7,7 +7,8 @@
 // the softmax step reads only the keys a row sees; blocks no row of theirs sees are skipped.
 // VEC4 = 1: vec4 loads (offsets, strides and head dim multiples of 4), else scalars zero-padded past the head dim.
 // TEXEL = 1 (with VEC4): Q and K read through uniform texel buffers, lavapipe's fast load path.
-// QKV_HALF: Q and K stored as fp16 (attention_types.glsl).
+// QKV_HALF: Q and K stored as fp16 (attention_types.glsl). PACK8 (with TEXEL and QKV_HALF): eight halves per texel,
+// fetched as four words and unpacked here, half the fetches (head dim, offsets and strides multiples of 8).
 #extension GL_EXT_control_flow_attributes : require
 #if QKV_HALF || OUT_HALF
 #extension GL_EXT_shader_16bit_storage : require
@@ -20,7 +21,16 @@ layout(local_size_x = 64) in;
 #ifndef TEXEL
 #define TEXEL 0
 #endif
-#if VEC4 && TEXEL
+#ifndef PACK8
+#define PACK8 0
+#endif
+#if PACK8 && !(VEC4 && TEXEL && QKV_HALF)
+#error "PACK8 needs VEC4, TEXEL and QKV_HALF"
+#endif
+#if PACK8
+layout(binding = 0) uniform usamplerBuffer q;
+layout(binding = 1) uniform usamplerBuffer k;
+#elif VEC4 && TEXEL
 layout(binding = 0) uniform samplerBuffer q;
 layout(binding = 1) uniform samplerBuffer k;
 #elif VEC4
@@ -42,8 +52,14 @@ layout(push_constant) uniform Params {
 #define BN 8
 #endif
 
-// Values c ... c+3 of the row starting at element `base`.
-#if VEC4 && TEXEL
+// Values c ... c+3 of the row starting at element `base` (with PACK8: c ... c+7 into lo and hi).
+#if PACK8
+void load8(uvec4 words, out vec4 lo, out vec4 hi) {
+    lo = vec4(unpackHalf2x16(words.x), unpackHalf2x16(words.y));
+    hi = vec4(unpackHalf2x16(words.z), unpackHalf2x16(words.w));
+}
+#define LOAD8(buf, base, c, lo, hi) load8(texelFetch(buf, int(((base) + (c)) >> 3)), lo, hi)
+#elif VEC4 && TEXEL
 #define LOAD4(buf, base, c) texelFetch(buf, int(((base) + (c)) >> 2))
 #elif VEC4
 #define LOAD4(buf, base, c) vec4(buf[((base) + (c)) >> 2])
@@ -72,6 +88,27 @@ void main() {
     float acc[BM][BN];
     [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) acc[i][j] = 0.0;
 
+#if PACK8
+    // The same sums in the same order as four values per fetch.
+    for (uint c = 0; c < p.headDim; c += 8) {
+        vec4 kLo[BN], kHi[BN];
+        [[unroll]] for (uint j = 0; j < BN; j++) LOAD8(k, kBase[j], c, kLo[j], kHi[j]);
+        [[unroll]] for (uint i = 0; i < BM; i++) {
+            vec4 qLo, qHi;
+            LOAD8(q, qBase[i], c, qLo, qHi);
+            [[unroll]] for (uint j = 0; j < BN; j++) {
+                acc[i][j] = fma(qLo.x, kLo[j].x, acc[i][j]);
+                acc[i][j] = fma(qLo.y, kLo[j].y, acc[i][j]);
+                acc[i][j] = fma(qLo.z, kLo[j].z, acc[i][j]);
+                acc[i][j] = fma(qLo.w, kLo[j].w, acc[i][j]);
+                acc[i][j] = fma(qHi.x, kHi[j].x, acc[i][j]);
+                acc[i][j] = fma(qHi.y, kHi[j].y, acc[i][j]);
+                acc[i][j] = fma(qHi.z, kHi[j].z, acc[i][j]);
+                acc[i][j] = fma(qHi.w, kHi[j].w, acc[i][j]);
+            }
+        }
+    }
+#else
     for (uint c = 0; c < p.headDim; c += 4) {
         vec4 kv[BN];
         [[unroll]] for (uint j = 0; j < BN; j++) kv[j] = LOAD4(k, kBase[j], c);
@@ -85,6 +122,7 @@ void main() {
             }
         }
     }
+#endif
 
     // Keys past the end land in the row's padding, which the softmax step overwrites.
     [[unroll]] for (uint i = 0; i < BM; i++) {

@@ -73,8 +73,37 @@ final class AttentionTests: XCTestCase {
         }
     }
 
+    /// fp16 Q and K read eight halves per texel by the blocked scores step give, bit for bit, what four per texel give
+    /// (the same sums in the same order), in every case (offsets, packed qkv, shared keys, chunks); head dims that are
+    /// not multiples of 8 keep four. The pipeline names say which build ran.
+    func testScoresEightHalvesPerTexelEqualsFour() throws {
+        let gpu = try VulkanTesting.backend()
+        guard gpu.supportsHalf else { throw XCTSkip("\(gpu.deviceName) has no fp16 storage") }
+        AttentionKernel.forcedVariant = .blocked
+        AttentionKernel.blockedChunkRows = 16
+        defer { AttentionKernel.forcedVariant = nil; AttentionKernel.blockedChunkRows = nil; AttentionKernel.forcesFourHalves = false }
+        for (index, testCase) in cases.enumerated() {
+            var outputs: [[Float]] = [], packed: [Bool] = []
+            for fourHalves in [false, true] {
+                AttentionKernel.forcesFourHalves = fourHalves
+                var random = SeededRandom(seed: UInt64(100 + index))
+                var output: Tensor?
+                let labels = try gpu.dispatchLabels { output = try record(gpu, testCase, (.float16, .float32), &random) }
+                outputs.append(try gpu.read(try XCTUnwrap(output)))
+                packed.append(labels.contains { $0.hasPrefix("attention_scores") && $0.contains("PACK81") })
+            }
+            XCTAssertEqual(packed, [testCase.headDim % 8 == 0, false], "\(testCase)")
+            XCTAssertTrue(outputs[0] == outputs[1], "\(testCase): eight halves per texel differ from four")
+        }
+    }
+
     /// Builds the inputs from `random`, runs attention and returns the whole output tensor.
     private func run(_ backend: Backend, _ c: Case, _ storage: (qkv: DType, out: DType), _ random: inout SeededRandom) throws -> [Float] {
+        try backend.read(try record(backend, c, storage, &random))
+    }
+
+    /// Builds the inputs from `random` and records attention; returns the whole output tensor, not yet read.
+    private func record(_ backend: Backend, _ c: Case, _ storage: (qkv: DType, out: DType), _ random: inout SeededRandom) throws -> Tensor {
         let shape = AttentionShape(batch: c.batch, heads: c.heads, queries: c.queries, keys: c.keys, headDim: c.headDim,
                                    causal: c.causal)
         let width = c.heads * c.headDim
@@ -102,7 +131,7 @@ final class AttentionTests: XCTestCase {
         let outTensor = try backend.tensor([Float](repeating: 0, count: count), shape: [count], dtype: storage.out)
         let out = AttentionOperand.packed(outTensor, rows: c.queries, heads: c.heads, headDim: c.headDim, offset: c.outOffset)
         try backend.attention(q: q, k: k, v: v, out: out, shape)
-        return try backend.read(outTensor)
+        return outTensor
     }
 
     func testRejectsViewsPastTheTensor() throws {

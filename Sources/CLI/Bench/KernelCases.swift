@@ -59,6 +59,9 @@ extension KernelCase {
         select: { GemmKernel.forcedVariant = .registerBlocked; GemmKernel.forcesFourHalves = true },
         reset: { GemmKernel.forcedVariant = nil; GemmKernel.forcesFourHalves = false })
 
+    static let fourHalvesScores = KernelVariant(
+        name: "4h", select: { AttentionKernel.forcesFourHalves = true }, reset: { AttentionKernel.forcesFourHalves = false })
+
     /// Attention with Q, K, V and out stored as `storage`.
     static func attention(heads: Int, queries: Int, keys: Int, headDim: Int, note: String, storage: DType = .float32) -> KernelCase {
         let shape = AttentionShape(batch: 1, heads: heads, queries: queries, keys: keys, headDim: headDim)
@@ -66,6 +69,8 @@ extension KernelCase {
         return KernelCase(
             name: storage == .float16 ? "attention_fp16" : "attention", shape: "\(heads)x\(queries)x\(keys)x\(headDim)", flops: shape.flops,
             extra: ["heads": heads, "queries": queries, "keys": keys, "head_dim": headDim, "note": note],
+            // fp16: the scores step also with four halves per texel, against its eight.
+            variants: { _ in storage == .float16 ? [.automatic, fourHalvesScores] : [.automatic] },
             make: { backend in
                 let q = try random(backend, queries * width, seed: 4, dtype: storage)
                 let k = try random(backend, keys * width, seed: 5, dtype: storage)

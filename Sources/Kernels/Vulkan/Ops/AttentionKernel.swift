@@ -31,6 +31,8 @@ public struct AttentionKernel {
 
     /// Caps the query rows of one chunk of the blocked variant (tests force several chunks); nil: as many as fit.
     nonisolated(unsafe) public static var blockedChunkRows: Int?
+    /// Reads fp16 Q and K four halves per texel even where eight would do (tests and benchmarks compare the two).
+    nonisolated(unsafe) public static var forcesFourHalves = false
 
     static func config(headDim: Int, device: DeviceInfo) -> Config {
         // K and V tiles of vec4 rows take 32·keys·⌈headDim/4⌉ bytes; at most 64 keys, a multiple of 4.
@@ -114,9 +116,9 @@ extension AttentionKernel {
         let scores = try backend.scratch("attention.scores", count: shape.heads * chunk * paddedKeys)
         let inverseSums = try backend.scratch("attention.sums", count: shape.heads * chunk)
 
-        func aligned(_ operands: [AttentionOperand]) -> Bool {
-            operands.flatMap { [$0.offset, $0.rowStride, $0.headStride, $0.batchStride] }.allSatisfy { $0 % 4 == 0 }
-                && shape.headDim % 4 == 0
+        func aligned(_ operands: [AttentionOperand], to multiple: Int = 4) -> Bool {
+            operands.flatMap { [$0.offset, $0.rowStride, $0.headStride, $0.batchStride] }.allSatisfy { $0 % multiple == 0 }
+                && shape.headDim % multiple == 0
         }
         let storage = storageDefines(q: q, out: out)
         // The softmax reads two vec4s per loop trip, so rows must hold whole multiples of 8 scores.
@@ -138,13 +140,21 @@ extension AttentionKernel {
             try require(fitBindings(backend, views, operands.map(\.0)), "attention: one batch item of a view spans more than one binding")
             // vec4 loads where the views are aligned; then texel loads (lavapipe's fast path) where they can be viewed so.
             let scoresVec4 = aligned([q, k]), valuesVec4 = aligned([v])
-            let scoresTexels = scoresVec4
-                ? views[0].texelBinding(backend, q.tensor).flatMap { qt in views[1].texelBinding(backend, k.tensor).map { (qt, $0) } } : nil
+            func scoreTexels(packed: Bool) -> (BufferBinding, BufferBinding)? {
+                views[0].texelBinding(backend, q.tensor, packed: packed).flatMap { qt in
+                    views[1].texelBinding(backend, k.tensor, packed: packed).map { (qt, $0) }
+                }
+            }
+            // fp16 Q and K eight halves per texel where everything is a multiple of 8: half the fetches.
+            let packedScoreTexels = scoresVec4 && q.tensor.dtype == .float16 && !forcesFourHalves && aligned([q, k], to: 8)
+                && views[0].offset % 8 == 0 && views[1].offset % 8 == 0 ? scoreTexels(packed: true) : nil
+            let scoresTexels = scoresVec4 ? packedScoreTexels ?? scoreTexels(packed: false) : nil
             let valuesTexels = valuesVec4 && backend.texelReadable(scores)
                 ? views[2].texelBinding(backend, v.tensor).map { (backend.texelBinding(scores), $0) } : nil
             let scoresPipeline = try backend.pipeline(
                 "attention_scores", defines: [("VEC4", scoresVec4 ? "1" : "0"), ("TEXEL", scoresTexels != nil ? "1" : "0"),
-                                              ("BM", "\(scoreBlock.rows)"), ("BN", "\(scoreBlock.columns)")] + storage,
+                                              ("BM", "\(scoreBlock.rows)"), ("BN", "\(scoreBlock.columns)")] + storage
+                    + (packedScoreTexels != nil ? [("PACK8", "1")] : []),
                 bindings: 3, texelBindings: scoresTexels != nil ? [0, 1] : [])
             let valuesPipeline = try backend.pipeline(
                 "attention_values", defines: [("VEC4", valuesVec4 ? "1" : "0"), ("TEXEL", valuesTexels != nil ? "1" : "0"),
