@@ -54,11 +54,7 @@ layout(push_constant) uniform Params {
 
 // Values c ... c+3 of the row starting at element `base` (with PACK8: c ... c+7 into lo and hi).
 #if PACK8
-void load8(uvec4 words, out vec4 lo, out vec4 hi) {
-    lo = vec4(unpackHalf2x16(words.x), unpackHalf2x16(words.y));
-    hi = vec4(unpackHalf2x16(words.z), unpackHalf2x16(words.w));
-}
-#define LOAD8(buf, base, c, lo, hi) load8(texelFetch(buf, int(((base) + (c)) >> 3)), lo, hi)
+#define LOAD8(buf, base, c, lo, hi) unpackHalves8(texelFetch(buf, int(((base) + (c)) >> 3)), lo, hi)
 #elif VEC4 && TEXEL
 #define LOAD4(buf, base, c) texelFetch(buf, int(((base) + (c)) >> 2))
 #elif VEC4

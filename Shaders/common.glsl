@@ -17,6 +17,12 @@ float erfApprox(float x) {
     return x >= 0.0 ? 1.0 - r : r - 1.0;
 }
 
+// Eight halves fetched as four words from an RGBA32UI texel (PACK8 builds): the first four in lo, the rest in hi.
+void unpackHalves8(uvec4 words, out vec4 lo, out vec4 hi) {
+    lo = vec4(unpackHalf2x16(words.x), unpackHalf2x16(words.y));
+    hi = vec4(unpackHalf2x16(words.z), unpackHalf2x16(words.w));
+}
+
 float gelu(float x) { return 0.5 * x * (1.0 + erfApprox(x * 0.70710678118654752)); }
 float quickGelu(float x) { return x / (1.0 + exp(-1.702 * x)); }
 float sigmoid(float x) { return 1.0 / (1.0 + exp(-x)); }

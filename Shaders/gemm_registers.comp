@@ -62,12 +62,8 @@ const uint BM4 = BM / 4;
 
 #if PACK8
 // Offsets are in elements and multiples of 8: one texel, values offset .. offset+3 in lo, the next four in hi.
-void unpack8(uvec4 words, out vec4 lo, out vec4 hi) {
-    lo = vec4(unpackHalf2x16(words.x), unpackHalf2x16(words.y));
-    hi = vec4(unpackHalf2x16(words.z), unpackHalf2x16(words.w));
-}
-void loadA8(uint offset, out vec4 lo, out vec4 hi) { unpack8(texelFetch(aWords, int(offset >> 3)), lo, hi); }
-void loadB8(uint offset, out vec4 lo, out vec4 hi) { unpack8(texelFetch(bWords, int(offset >> 3)), lo, hi); }
+void loadA8(uint offset, out vec4 lo, out vec4 hi) { unpackHalves8(texelFetch(aWords, int(offset >> 3)), lo, hi); }
+void loadB8(uint offset, out vec4 lo, out vec4 hi) { unpackHalves8(texelFetch(bWords, int(offset >> 3)), lo, hi); }
 #elif VEC4 && TEXEL
 // Offsets are in elements and multiples of 4: one texel. An fp16 view converts on fetch.
 vec4 loadA(uint offset) { return texelFetch(aTexels, int(offset >> 2)); }
