@@ -190,6 +190,14 @@ struct BindingWindow {
               backend.texelReadable(tensor, offset: alignedStart, count: whole, packed: packed) else { return nil }
         return backend.texelBinding(tensor, offset: alignedStart, count: whole, packed: packed)
     }
+
+    /// Two windows as texel bindings (a GEMM's A and B, the attention's Q and K), or nil unless both can be.
+    static func texelPair(_ backend: VulkanBackend, _ first: (window: BindingWindow, tensor: Tensor),
+                          _ second: (window: BindingWindow, tensor: Tensor), packed: Bool) -> (BufferBinding, BufferBinding)? {
+        guard let one = first.window.texelBinding(backend, first.tensor, packed: packed),
+              let two = second.window.texelBinding(backend, second.tensor, packed: packed) else { return nil }
+        return (one, two)
+    }
 }
 
 /// Push constants as 32-bit words.

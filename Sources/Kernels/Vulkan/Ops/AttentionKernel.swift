@@ -141,9 +141,7 @@ extension AttentionKernel {
             // vec4 loads where the views are aligned; then texel loads (lavapipe's fast path) where they can be viewed so.
             let scoresVec4 = aligned([q, k]), valuesVec4 = aligned([v])
             func scoreTexels(packed: Bool) -> (BufferBinding, BufferBinding)? {
-                views[0].texelBinding(backend, q.tensor, packed: packed).flatMap { qt in
-                    views[1].texelBinding(backend, k.tensor, packed: packed).map { (qt, $0) }
-                }
+                BindingWindow.texelPair(backend, (views[0], q.tensor), (views[1], k.tensor), packed: packed)
             }
             // fp16 Q and K eight halves per texel where everything is a multiple of 8: half the fetches.
             let packedScoreTexels = scoresVec4 && q.tensor.dtype == .float16 && !forcesFourHalves && aligned([q, k], to: 8)

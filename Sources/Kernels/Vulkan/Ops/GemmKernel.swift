@@ -136,7 +136,7 @@ public enum GemmKernel {
         // The register kernel reads A and B as texels where the views allow (lavapipe's fast load path); fp16 A and
         // B as N x K, eight halves per texel where k, the strides and the windows allow, which halves the fetches.
         func texelPair(packed: Bool) -> (BufferBinding, BufferBinding)? {
-            aWindow.texelBinding(backend, a, packed: packed).flatMap { at in bWindow.texelBinding(backend, b, packed: packed).map { (at, $0) } }
+            BindingWindow.texelPair(backend, (aWindow, a), (bWindow, b), packed: packed)
         }
         let eightHalves = a.dtype == .float16 && b.dtype == .float16 && shape.bLayout == .nk && !forcesFourHalves
             && k % 8 == 0 && shape.k % 8 == 0 && shape.strideA % 8 == 0 && shape.strideB % 8 == 0
@@ -151,20 +151,20 @@ public enum GemmKernel {
         }
         // The straight-line epilogue reads bias and residual as vec4 texels and knows no activation but ReLU.
         var epilogueActivation = activation
-        var epilogueTexels = texels.flatMap {
+        var epilogueTexels = placeholder.flatMap {
             straightEpilogueTexels(backend, bias: bias, residual: residual, rWindow: rWindow, partialSums: partialSums,
-                                   activation: activation, chunk: chunk, shape: shape, placeholder: placeholder ?? $0.0)
+                                   activation: activation, chunk: chunk, shape: shape, placeholder: $0)
         }
         // GELU and quick_gelu, which lavapipe cannot compile into it in reasonable time, follow as an in-place pass
         // where the GEMM could otherwise take it (fp32 C, no residual after the activation, C's window holding
         // exactly this chunk and starting where a binding may): the ViT's MLP-up ran at 25 GFLOP/s with the rolled
         // epilogue, 35 straight.
         var deferred: UnaryOp?
-        if epilogueTexels == nil, let texels, let op = activation.unaryOp, residual == nil, out.dtype == .float32,
+        if epilogueTexels == nil, let placeholder, let op = activation.unaryOp, residual == nil, out.dtype == .float32,
            chunk.cols.count == shape.n, chunk.batches.count == 1 || (shape.strideC == shape.m * shape.n && chunk.rows.count == shape.m),
            cRange.lowerBound * 4 % Int(info.minStorageBufferOffsetAlignment) == 0,
            let plain = straightEpilogueTexels(backend, bias: bias, residual: nil, rWindow: nil, partialSums: partialSums,
-                                              activation: .none, chunk: chunk, shape: shape, placeholder: placeholder ?? texels.0) {
+                                              activation: .none, chunk: chunk, shape: shape, placeholder: placeholder) {
             epilogueTexels = plain
             epilogueActivation = .none
             deferred = op
