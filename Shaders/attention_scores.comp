@@ -9,6 +9,8 @@
 // TEXEL = 1 (with VEC4): Q and K read through uniform texel buffers, lavapipe's fast load path.
 // QKV_HALF: Q and K stored as fp16 (attention_types.glsl). PACK8 (with TEXEL and QKV_HALF): eight halves per texel,
 // fetched as four words and unpacked here, half the fetches (head dim, offsets and strides multiples of 8).
+// K8 (with TEXEL, without PACK8): the head dim in steps of eight, two texels of Q and of K per step, so each sum
+// takes eight multiply-adds in a row between lavapipe's fetch calls (head dim a multiple of 8).
 #extension GL_EXT_control_flow_attributes : require
 #if QKV_HALF || OUT_HALF
 #extension GL_EXT_shader_16bit_storage : require
@@ -24,8 +26,14 @@ layout(local_size_x = 64) in;
 #ifndef PACK8
 #define PACK8 0
 #endif
+#ifndef K8
+#define K8 0
+#endif
 #if PACK8 && !(VEC4 && TEXEL && QKV_HALF)
 #error "PACK8 needs VEC4, TEXEL and QKV_HALF"
+#endif
+#if K8 && !(VEC4 && TEXEL && !PACK8)
+#error "K8 needs VEC4 and TEXEL, without PACK8"
 #endif
 #if PACK8
 layout(binding = 0) uniform usamplerBuffer q;
@@ -57,6 +65,7 @@ layout(push_constant) uniform Params {
 #define LOAD8(buf, base, c, lo, hi) unpackHalves8(texelFetch(buf, int(((base) + (c)) >> 3)), lo, hi)
 #elif VEC4 && TEXEL
 #define LOAD4(buf, base, c) texelFetch(buf, int(((base) + (c)) >> 2))
+#define LOAD8(buf, base, c, lo, hi) { lo = LOAD4(buf, base, c); hi = LOAD4(buf, base, (c) + 4); }
 #elif VEC4
 #define LOAD4(buf, base, c) vec4(buf[((base) + (c)) >> 2])
 #else
@@ -84,8 +93,8 @@ void main() {
     float acc[BM][BN];
     [[unroll]] for (uint i = 0; i < BM; i++) [[unroll]] for (uint j = 0; j < BN; j++) acc[i][j] = 0.0;
 
-#if PACK8
-    // The same sums in the same order as four values per fetch.
+#if PACK8 || K8
+    // The same sums in the same order as steps of four.
     for (uint c = 0; c < p.headDim; c += 8) {
         vec4 kLo[BN], kHi[BN];
         [[unroll]] for (uint j = 0; j < BN; j++) LOAD8(k, kBase[j], c, kLo[j], kHi[j]);

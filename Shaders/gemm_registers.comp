@@ -10,7 +10,9 @@
 // A_KM (with TEXEL and B_KN: A is K x M, vec4 along m, m % 4 == 0), STORE_K2S2 (with STRAIGHT: C scattered
 // into a kernel-2 stride-2 ConvTranspose3d's output, see the epilogue), PACK8 (with TEXEL, A_HALF, B_HALF and
 // B as N x K: eight halves per texel, fetched as four words and unpacked here, so half the fetches; k, the
-// strides and the offsets multiples of 8).
+// strides and the offsets multiples of 8), K8 (with TEXEL and B as N x K, without PACK8: k in steps of eight,
+// two texels of A and of B per step, so each sum takes eight multiply-adds in a row between fetches, which on
+// lavapipe are calls that send the accumulators to the stack; k a multiple of 8). PACK8 steps by eight too.
 #extension GL_EXT_control_flow_attributes : require
 #if A_HALF || B_HALF || C_HALF
 #extension GL_EXT_shader_16bit_storage : require
@@ -30,6 +32,9 @@ layout(local_size_x = 64) in;
 #ifndef PACK8
 #define PACK8 0
 #endif
+#ifndef K8
+#define K8 0
+#endif
 #include "gemm_types.glsl"
 #if A_KM && !(B_KN && VEC4 && TEXEL)
 #error "A_KM needs B_KN, VEC4 and TEXEL"
@@ -39,6 +44,9 @@ layout(local_size_x = 64) in;
 #endif
 #if PACK8 && !(VEC4 && TEXEL && A_HALF && B_HALF && !B_KN)
 #error "PACK8 needs VEC4, TEXEL, A_HALF, B_HALF and B as N x K"
+#endif
+#if K8 && !(VEC4 && TEXEL && !B_KN && !PACK8)
+#error "K8 needs VEC4, TEXEL and B as N x K, without PACK8"
 #endif
 
 #if PACK8
@@ -68,6 +76,11 @@ void loadB8(uint offset, out vec4 lo, out vec4 hi) { unpackHalves8(texelFetch(bW
 // Offsets are in elements and multiples of 4: one texel. An fp16 view converts on fetch.
 vec4 loadA(uint offset) { return texelFetch(aTexels, int(offset >> 2)); }
 vec4 loadB(uint offset) { return texelFetch(bTexels, int(offset >> 2)); }
+#if K8
+// Two texels: values offset .. offset+3 in lo, the next four in hi.
+void loadA8(uint offset, out vec4 lo, out vec4 hi) { lo = loadA(offset); hi = loadA(offset + 4u); }
+void loadB8(uint offset, out vec4 lo, out vec4 hi) { lo = loadB(offset); hi = loadB(offset + 4u); }
+#endif
 #elif VEC4
 // Offsets are in elements and multiples of 4.
 vec4 loadA(uint offset) { return vec4(a[offset >> 2]); }
@@ -153,8 +166,8 @@ void main() {
 #else
     [[unroll]] for (uint j = 0; j < BN; j++) bRow[j] = bBase + min(col0 + j, p.n - 1) * p.k;
 #endif
-#if PACK8
-    // The same sums in the same order as four values per fetch, from half as many fetches.
+#if PACK8 || K8
+    // The same sums in the same order as steps of four (PACK8: from half as many fetches).
     for (uint kk = 0; kk < p.k; kk += 8) {
         vec4 bLo[BN], bHi[BN];
         [[unroll]] for (uint j = 0; j < BN; j++) loadB8(bRow[j] + kk, bLo[j], bHi[j]);

@@ -73,27 +73,33 @@ final class AttentionTests: XCTestCase {
         }
     }
 
-    /// fp16 Q and K read eight halves per texel by the blocked scores step give, bit for bit, what four per texel give
-    /// (the same sums in the same order), in every case (offsets, packed qkv, shared keys, chunks); head dims that are
-    /// not multiples of 8 keep four. The pipeline names say which build ran.
-    func testScoresEightHalvesPerTexelEqualsFour() throws {
+    /// The blocked scores step in steps of eight along the head dim (fp16 Q and K: eight halves per texel; fp32: two
+    /// texels per operand) gives, bit for bit, what steps of four give (the same sums in the same order), in every
+    /// case (offsets, packed qkv, shared keys, chunks); head dims that are not multiples of 8 keep steps of four.
+    /// The pipeline names say which build ran.
+    func testScoresStepsOfEightEqualStepsOfFour() throws {
         let gpu = try VulkanTesting.backend()
-        guard gpu.supportsHalf else { throw XCTSkip("\(gpu.deviceName) has no fp16 storage") }
         AttentionKernel.forcedVariant = .blocked
         AttentionKernel.blockedChunkRows = 16
-        defer { AttentionKernel.forcedVariant = nil; AttentionKernel.blockedChunkRows = nil; AttentionKernel.forcesFourHalves = false }
+        defer { AttentionKernel.forcedVariant = nil; AttentionKernel.blockedChunkRows = nil; AttentionKernel.forcesStepsOfFour = false }
+        let storages: [DType] = gpu.supportsHalf ? [.float32, .float16] : [.float32]
+        if !gpu.supportsHalf { print("AttentionTests: \(gpu.deviceName) has no fp16 storage; fp16 builds not run") }
         for (index, testCase) in cases.enumerated() {
-            var outputs: [[Float]] = [], packed: [Bool] = []
-            for fourHalves in [false, true] {
-                AttentionKernel.forcesFourHalves = fourHalves
-                var random = SeededRandom(seed: UInt64(100 + index))
-                var output: Tensor?
-                let labels = try gpu.dispatchLabels { output = try record(gpu, testCase, (.float16, .float32), &random) }
-                outputs.append(try gpu.read(try XCTUnwrap(output)))
-                packed.append(labels.contains { $0.hasPrefix("attention_scores") && $0.contains("PACK81") })
+            for qkv in storages {
+                // The define of steps of eight: one texel of eight halves, or two texels.
+                let define = qkv == .float16 ? "PACK81" : "K81"
+                var outputs: [[Float]] = [], eightSteps: [Bool] = []
+                for stepsOfFour in [false, true] {
+                    AttentionKernel.forcesStepsOfFour = stepsOfFour
+                    var random = SeededRandom(seed: UInt64(100 + index))
+                    var output: Tensor?
+                    let labels = try gpu.dispatchLabels { output = try record(gpu, testCase, (qkv, .float32), &random) }
+                    outputs.append(try gpu.read(try XCTUnwrap(output)))
+                    eightSteps.append(labels.contains { $0.hasPrefix("attention_scores") && $0.contains(define) })
+                }
+                XCTAssertEqual(eightSteps, [testCase.headDim % 8 == 0, false], "\(testCase) \(qkv)")
+                XCTAssertTrue(outputs[0] == outputs[1], "\(testCase) \(qkv): steps of eight differ from steps of four")
             }
-            XCTAssertEqual(packed, [testCase.headDim % 8 == 0, false], "\(testCase)")
-            XCTAssertTrue(outputs[0] == outputs[1], "\(testCase): eight halves per texel differ from four")
         }
     }
 

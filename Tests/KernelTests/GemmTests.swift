@@ -193,13 +193,16 @@ final class GemmTests: XCTestCase {
                     // Register-blocked: scalar loads, vec4 storage loads, texels, texels with the straight-line epilogue.
                     let loads = variant == .registerBlocked ? [(false, false, false), (true, false, false), (true, true, false), (true, true, true)]
                         : [(false, false, false)]
-                    // Eight halves per texel where A and B are fp16 and B is N x K.
-                    let packs = variant == .registerBlocked && layout == .nk && storage.a == .float16 && storage.b == .float16
+                    // Texels with B as N x K step k by four or eight: two texels per operand, or, where A and B are
+                    // fp16, eight halves per texel.
+                    let eightSteps = variant == .registerBlocked && layout == .nk
+                    let packs = storage.a == .float16 && storage.b == .float16
                     for (vec4, texel, straight) in loads {
-                        for pack8 in texel && packs ? [false, true] : [false] {
+                        for steps8 in texel && eightSteps ? [false, true] : [false] {
                             let (file, defines) = GemmKernel.shader(variant, bLayout: layout, aHalf: storage.a == .float16,
                                                                     bHalf: storage.b == .float16, cHalf: storage.c == .float16,
-                                                                    vec4: vec4, texel: texel, straight: straight, pack8: pack8)
+                                                                    vec4: vec4, texel: texel, straight: straight,
+                                                                    pack8: steps8 && packs, k8: steps8 && !packs)
                             XCTAssertNoThrow(try gpu.device.compileSPIRV(name: file, source: GemmKernel.source(file), defines: defines,
                                                                          optimize: GemmKernel.optimizesSPIRV(straight: straight)),
                                              "\(file) \(defines)")
@@ -218,7 +221,7 @@ final class GemmTests: XCTestCase {
         defer { GemmKernel.forcedVariant = nil }
         let dense = GemmShape(m: 45, n: 36, k: 24, batch: 3, activation: .gelu)
         let padded = GemmShape(m: 9, n: 24, k: 32, batch: 2, activation: .gelu, strideC: 9 * 24 + 4)
-        for (shape, labels) in [(dense, ["gemm registerBlocked straight", "unary"]), (padded, ["gemm registerBlocked gelu"])] {
+        for (shape, labels) in [(dense, ["gemm registerBlocked straight k8", "unary"]), (padded, ["gemm registerBlocked k8 gelu"])] {
             let a = try gpu.empty(shape: [shape.batch * shape.m * shape.k])
             let b = try gpu.empty(shape: [shape.batch * shape.n * shape.k])
             let out = try gpu.empty(shape: [(shape.batch - 1) * shape.strideC + shape.m * shape.n])
@@ -259,41 +262,46 @@ final class GemmTests: XCTestCase {
         XCTAssertThrowsError(try gpu.gemm(a, b, bias: nil, residual: nil, out: out, GemmShape(m: 4, n: 5, k: 8)))
     }
 
-    /// fp16 A and B read eight halves per texel give, bit for bit, what four per texel give (the same sums in the
-    /// same order), on sizes that are not multiples of the 32x16 block, with bias, residual and ReLU, batched, and
-    /// with the rolled epilogue; k % 8 != 0 keeps four halves. The labels say which path ran.
-    func testEightHalvesPerTexelEqualsFour() throws {
+    /// The register kernel in steps of eight along k (fp16 A and B: eight halves per texel; otherwise two texels
+    /// per operand) gives, bit for bit, what steps of four give (the same sums in the same order), on sizes that are
+    /// not multiples of the 32x16 block, with bias, residual and ReLU, batched, and with the rolled epilogue, for
+    /// fp32, fp16 B and fp16 A and B; k % 8 != 0 keeps steps of four. The labels say which path ran.
+    func testStepsOfEightEqualStepsOfFour() throws {
         let gpu = try VulkanTesting.backend()
-        guard gpu.supportsHalf else { throw XCTSkip("\(gpu.deviceName) has no fp16 storage") }
         GemmKernel.forcedVariant = .registerBlocked
-        defer { GemmKernel.forcedVariant = nil; GemmKernel.forcesFourHalves = false }
+        defer { GemmKernel.forcedVariant = nil; GemmKernel.forcesStepsOfFour = false }
         var random = SeededRandom(seed: 23)
         let cases = [(Case(shape: GemmShape(m: 45, n: 52, k: 40, activation: .relu), bias: true, residual: true), true),
                      (Case(shape: GemmShape(m: 33, n: 20, k: 64, batch: 2), bias: true, residual: true, inPlace: true), true),
                      (Case(shape: GemmShape(m: 37, n: 53, k: 24, activation: .gelu), bias: true), true),
                      (Case(shape: GemmShape(m: 45, n: 52, k: 36), bias: true), false)]
-        for (testCase, packs) in cases {
+        let storages = gpu.supportsHalf ? [Storage(), Storage(b: .float16), Storage(a: .float16, b: .float16)] : [Storage()]
+        if !gpu.supportsHalf { print("GemmTests: \(gpu.deviceName) has no fp16 storage; fp16 builds not run") }
+        for (testCase, eightSteps) in cases {
             let s = testCase.shape
             let a = random.floats(s.batch * s.m * s.k), b = random.floats(s.batch * s.n * s.k)
             let bias = random.floats(s.n), c = random.floats(s.batch * s.m * s.n)
-            let storage = Storage(a: .float16, b: .float16)
-            // The same operands through both paths; the labels of the GEMM's own dispatches.
-            func gpuRun(fourHalves: Bool) throws -> (labels: [String], out: [Float]) {
-                GemmKernel.forcesFourHalves = fourHalves
-                let ta = try gpu.tensor(a, shape: [a.count], dtype: .float16), tb = try gpu.tensor(b, shape: [b.count], dtype: .float16)
-                let tBias = try gpu.tensor(bias, shape: [s.n], dtype: .float32)
-                let out = try gpu.tensor(c, shape: [c.count], dtype: .float32)
-                let residual = testCase.inPlace ? out : testCase.residual ? try gpu.tensor(c.map { $0 * 2 }, shape: [c.count], dtype: .float32) : nil
-                let labels = try gpu.dispatchLabels { try gpu.gemm(ta, tb, bias: tBias, residual: residual, out: out, s) }
-                return (labels, try gpu.read(out))
+            for storage in storages {
+                // The label of steps of eight: one texel of eight halves, or two texels.
+                let label = storage.a == .float16 && storage.b == .float16 ? "pack8" : "k8"
+                // The same operands through both paths; the labels of the GEMM's own dispatches.
+                func gpuRun(stepsOfFour: Bool) throws -> (labels: [String], out: [Float]) {
+                    GemmKernel.forcesStepsOfFour = stepsOfFour
+                    let ta = try gpu.tensor(a, shape: [a.count], dtype: storage.a), tb = try gpu.tensor(b, shape: [b.count], dtype: storage.b)
+                    let tBias = try gpu.tensor(bias, shape: [s.n], dtype: .float32)
+                    let out = try gpu.tensor(c, shape: [c.count], dtype: .float32)
+                    let residual = testCase.inPlace ? out : testCase.residual ? try gpu.tensor(c.map { $0 * 2 }, shape: [c.count], dtype: .float32) : nil
+                    let labels = try gpu.dispatchLabels { try gpu.gemm(ta, tb, bias: tBias, residual: residual, out: out, s) }
+                    return (labels, try gpu.read(out))
+                }
+                let (labels, eight) = try gpuRun(stepsOfFour: false)
+                let (fourLabels, four) = try gpuRun(stepsOfFour: true)
+                XCTAssertEqual(labels.contains { $0.contains(label) }, eightSteps, "\(s) \(storage): \(labels)")
+                XCTAssertFalse(fourLabels.contains { $0.contains("pack8") || $0.contains("k8") }, "\(s) \(storage): \(fourLabels)")
+                XCTAssertTrue(eight == four, "\(s) \(storage): steps of eight differ from steps of four")
+                let expected = try run(cpu, testCase, a, b, bias, c, storage)
+                XCTAssertLessThan(relativeMaxError(eight, expected), Self.tolerance(.registerBlocked, storage), "\(s) \(storage)")
             }
-            let (labels, eight) = try gpuRun(fourHalves: false)
-            let (fourLabels, four) = try gpuRun(fourHalves: true)
-            XCTAssertEqual(labels.contains { $0.contains("pack8") }, packs, "\(s): \(labels)")
-            XCTAssertFalse(fourLabels.contains { $0.contains("pack8") }, "\(s): \(fourLabels)")
-            XCTAssertTrue(eight == four, "\(s): eight halves per texel differ from four")
-            let expected = try run(cpu, testCase, a, b, bias, c, storage)
-            XCTAssertLessThan(relativeMaxError(eight, expected), Self.tolerance(.registerBlocked, storage), "\(s)")
         }
     }
 

@@ -35,8 +35,8 @@ extension KernelCase {
             flops: shape.flops,
             extra: ["m": m, "n": n, "k": k, "note": note, "weights": weights == .float16 ? "fp16" : "fp32",
                     "activations": activations == .float16 ? "fp16" : "fp32"],
-            // fp16 A and B: the register kernel also with four halves per texel, against its eight.
-            variants: activations == .float16 && weights == .float16 ? { gemmVariants($0) + [fourHalvesPerTexel] } : gemmVariants,
+            // The register kernel also in steps of four along k, against its eight (two texels, or eight halves in one).
+            variants: { gemmVariants($0) + [stepsOfFour] },
             make: { backend in
                 let a = try random(backend, m * k, seed: 1, dtype: activations).reshaped([m, k])
                 let b = try random(backend, n * k, seed: 2, dtype: weights).reshaped([n, k])
@@ -54,13 +54,13 @@ extension KernelCase {
         }
     }
 
-    static let fourHalvesPerTexel = KernelVariant(
-        name: "registerBlocked4h",
-        select: { GemmKernel.forcedVariant = .registerBlocked; GemmKernel.forcesFourHalves = true },
-        reset: { GemmKernel.forcedVariant = nil; GemmKernel.forcesFourHalves = false })
+    static let stepsOfFour = KernelVariant(
+        name: "registerBlockedK4",
+        select: { GemmKernel.forcedVariant = .registerBlocked; GemmKernel.forcesStepsOfFour = true },
+        reset: { GemmKernel.forcedVariant = nil; GemmKernel.forcesStepsOfFour = false })
 
-    static let fourHalvesScores = KernelVariant(
-        name: "4h", select: { AttentionKernel.forcesFourHalves = true }, reset: { AttentionKernel.forcesFourHalves = false })
+    static let scoresInStepsOfFour = KernelVariant(
+        name: "k4", select: { AttentionKernel.forcesStepsOfFour = true }, reset: { AttentionKernel.forcesStepsOfFour = false })
 
     /// Attention with Q, K, V and out stored as `storage`.
     static func attention(heads: Int, queries: Int, keys: Int, headDim: Int, note: String, storage: DType = .float32) -> KernelCase {
@@ -70,7 +70,7 @@ extension KernelCase {
             name: storage == .float16 ? "attention_fp16" : "attention", shape: "\(heads)x\(queries)x\(keys)x\(headDim)", flops: shape.flops,
             extra: ["heads": heads, "queries": queries, "keys": keys, "head_dim": headDim, "note": note],
             // fp16: the scores step also with four halves per texel, against its eight.
-            variants: { _ in storage == .float16 ? [.automatic, fourHalvesScores] : [.automatic] },
+            variants: { _ in [.automatic, scoresInStepsOfFour] },
             make: { backend in
                 let q = try random(backend, queries * width, seed: 4, dtype: storage)
                 let k = try random(backend, keys * width, seed: 5, dtype: storage)

@@ -31,8 +31,9 @@ public struct AttentionKernel {
 
     /// Caps the query rows of one chunk of the blocked variant (tests force several chunks); nil: as many as fit.
     nonisolated(unsafe) public static var blockedChunkRows: Int?
-    /// Reads fp16 Q and K four halves per texel even where eight would do (tests and benchmarks compare the two).
-    nonisolated(unsafe) public static var forcesFourHalves = false
+    /// Steps the blocked scores' head-dim loop by four (one texel of Q and of K per step) even where eight would do:
+    /// two texels each, or one of eight fp16 values (tests and benchmarks compare the two).
+    nonisolated(unsafe) public static var forcesStepsOfFour = false
 
     static func config(headDim: Int, device: DeviceInfo) -> Config {
         // K and V tiles of vec4 rows take 32·keys·⌈headDim/4⌉ bytes; at most 64 keys, a multiple of 4.
@@ -144,15 +145,18 @@ extension AttentionKernel {
                 BindingWindow.texelPair(backend, (views[0], q.tensor), (views[1], k.tensor), packed: packed)
             }
             // fp16 Q and K eight halves per texel where everything is a multiple of 8: half the fetches.
-            let packedScoreTexels = scoresVec4 && q.tensor.dtype == .float16 && !forcesFourHalves && aligned([q, k], to: 8)
+            let packedScoreTexels = scoresVec4 && q.tensor.dtype == .float16 && !forcesStepsOfFour && aligned([q, k], to: 8)
                 && views[0].offset % 8 == 0 && views[1].offset % 8 == 0 ? scoreTexels(packed: true) : nil
             let scoresTexels = scoresVec4 ? packedScoreTexels ?? scoreTexels(packed: false) : nil
+            // Unpacked texels step the head dim by eight (two per operand) where it allows: eight multiply-adds per
+            // sum between lavapipe's fetch calls instead of four, the same sums in the same order.
+            let eightSteps = scoresTexels != nil && packedScoreTexels == nil && shape.headDim % 8 == 0 && !forcesStepsOfFour
             let valuesTexels = valuesVec4 && backend.texelReadable(scores)
                 ? views[2].texelBinding(backend, v.tensor).map { (backend.texelBinding(scores), $0) } : nil
             let scoresPipeline = try backend.pipeline(
                 "attention_scores", defines: [("VEC4", scoresVec4 ? "1" : "0"), ("TEXEL", scoresTexels != nil ? "1" : "0"),
                                               ("BM", "\(scoreBlock.rows)"), ("BN", "\(scoreBlock.columns)")] + storage
-                    + (packedScoreTexels != nil ? [("PACK8", "1")] : []),
+                    + (packedScoreTexels != nil ? [("PACK8", "1")] : eightSteps ? [("K8", "1")] : []),
                 bindings: 3, texelBindings: scoresTexels != nil ? [0, 1] : [])
             let valuesPipeline = try backend.pipeline(
                 "attention_values", defines: [("VEC4", valuesVec4 ? "1" : "0"), ("TEXEL", valuesTexels != nil ? "1" : "0"),

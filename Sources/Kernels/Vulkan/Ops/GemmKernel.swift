@@ -17,8 +17,9 @@ public enum GemmKernel {
     public static var forcedVariant: GemmVariant?
     /// Elements one binding may hold, instead of the device's limit: lets tests split small GEMMs into chunks.
     public static var bindingElementsOverride: Int?
-    /// Reads fp16 A and B four halves per texel even where eight would do (tests and benchmarks compare the two).
-    public static var forcesFourHalves = false
+    /// Steps the register kernel's k loop by four (one texel of A and of B per step) even where eight would do:
+    /// two texels each, or one of eight fp16 values (tests and benchmarks compare the two).
+    public static var forcesStepsOfFour = false
 
     /// The fastest variant for the device. Cooperative matrices round A to fp16, so they are used only
     /// when the weights are fp16 already (the caller chose half precision); fp32 weights keep fp32 math.
@@ -46,10 +47,11 @@ public enum GemmKernel {
     /// loads of A and B, `straight` (with texel) the straight-line epilogue and its larger block, `aKM` (with texel
     /// and `.kn`) A read as K x M, `storeK2S2` (with aKM and straight) C scattered into a kernel-2 stride-2
     /// transposed convolution's output (ConvTranspose3dKernel), `pack8` (with texel, fp16 A and B, `.nk`) eight
-    /// halves per fetch.
+    /// halves per fetch, `k8` (with texel and `.nk`, not with pack8) k in steps of eight, two texels per operand.
     public static func shader(_ variant: GemmVariant, bLayout: GemmShape.BLayout, aHalf: Bool = false, bHalf: Bool,
                               cHalf: Bool = false, vec4: Bool = false, texel: Bool = false, straight: Bool = false,
-                              aKM: Bool = false, storeK2S2: Bool = false, pack8: Bool = false) -> (file: String, defines: [(String, String)]) {
+                              aKM: Bool = false, storeK2S2: Bool = false, pack8: Bool = false,
+                              k8: Bool = false) -> (file: String, defines: [(String, String)]) {
         var defines = [("B_KN", bLayout == .kn ? "1" : "0"), ("A_HALF", aHalf ? "1" : "0"), ("B_HALF", bHalf ? "1" : "0"),
                        ("C_HALF", cHalf ? "1" : "0")]
         switch variant {
@@ -61,6 +63,7 @@ public enum GemmKernel {
             if aKM { defines.append(("A_KM", "1")) }
             if storeK2S2 { defines.append(("STORE_K2S2", "1")) }
             if pack8 { defines.append(("PACK8", "1")) }
+            if k8 { defines.append(("K8", "1")) }
             return ("gemm_registers", defines)
         case .tiled:
             return ("gemm_tiled", defines)
@@ -138,11 +141,14 @@ public enum GemmKernel {
         func texelPair(packed: Bool) -> (BufferBinding, BufferBinding)? {
             BindingWindow.texelPair(backend, (aWindow, a), (bWindow, b), packed: packed)
         }
-        let eightHalves = a.dtype == .float16 && b.dtype == .float16 && shape.bLayout == .nk && !forcesFourHalves
+        let eightHalves = a.dtype == .float16 && b.dtype == .float16 && shape.bLayout == .nk && !forcesStepsOfFour
             && k % 8 == 0 && shape.k % 8 == 0 && shape.strideA % 8 == 0 && shape.strideB % 8 == 0
             && aWindow.offset % 8 == 0 && bWindow.offset % 8 == 0
         let packedTexels = variant == .registerBlocked && vec4 && eightHalves ? texelPair(packed: true) : nil
         let texels = variant == .registerBlocked && vec4 ? packedTexels ?? texelPair(packed: false) : nil
+        // Unpacked texels step k by eight (two per operand) where k allows: each sum then takes eight multiply-adds
+        // between lavapipe's fetch calls instead of four, the same sums in the same order.
+        let eightSteps = texels != nil && packedTexels == nil && shape.bLayout == .nk && k % 8 == 0 && !forcesStepsOfFour
         // Bindings 2 and 3 are float texels; an absent bias or residual is bound to A's range in that form.
         let placeholder = texels.map { pair -> BufferBinding in
             var binding = pair.0
@@ -172,7 +178,7 @@ public enum GemmKernel {
         let straight = epilogueTexels != nil
         let (file, defines) = shader(variant, bLayout: shape.bLayout, aHalf: a.dtype == .float16, bHalf: b.dtype == .float16,
                                      cHalf: out.dtype == .float16, vec4: vec4, texel: texels != nil, straight: straight,
-                                     pack8: packedTexels != nil)
+                                     pack8: packedTexels != nil, k8: eightSteps)
         let pipeline = try backend.pipeline(file, defines: defines, bindings: 6,
                                             texelBindings: straight ? [0, 1, 2, 3] : texels != nil ? [0, 1] : [],
                                             optimize: optimizesSPIRV(straight: straight))
@@ -203,7 +209,7 @@ public enum GemmKernel {
             lda: shape.k, ldc: shape.n, aOffset: aWindow.offset, bOffset: bWindow.offset, biasOffset: chunk.cols.lowerBound,
             residualOffset: rWindow?.offset ?? 0, cOffset: cWindow.offset, partialOffset: sWindow?.offset ?? 0)
         try dispatchBatches(backend, pipeline, bindings: bindings, push: push, groups: groupsXY, batches: chunk.batches.count,
-                            label: "gemm \(variant.rawValue)\(straight ? " straight" : "")\(packedTexels != nil ? " pack8" : "")\(epilogueActivation == .none ? "" : " \(epilogueActivation)")")
+                            label: "gemm \(variant.rawValue)\(straight ? " straight" : "")\(packedTexels != nil ? " pack8" : eightSteps ? " k8" : "")\(epilogueActivation == .none ? "" : " \(epilogueActivation)")")
         if let deferred {
             try UnaryKernel.record(backend, deferred, out, out: out, range: cRange)
         }
