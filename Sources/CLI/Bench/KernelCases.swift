@@ -69,7 +69,7 @@ extension KernelCase {
         return KernelCase(
             name: storage == .float16 ? "attention_fp16" : "attention", shape: "\(heads)x\(queries)x\(keys)x\(headDim)", flops: shape.flops,
             extra: ["heads": heads, "queries": queries, "keys": keys, "head_dim": headDim, "note": note],
-            // fp16: the scores step also with four halves per texel, against its eight.
+            // The scores step also in steps of four along the head dim, against its eight.
             variants: { _ in [.automatic, scoresInStepsOfFour] },
             make: { backend in
                 let q = try random(backend, queries * width, seed: 4, dtype: storage)
