@@ -161,8 +161,7 @@ public final class CommandRecorder {
             guard (binding.texel != nil) == pipeline.texelBindings.contains(i) else {
                 preconditionFailure("\(pipeline.name): binding \(i) must\(binding.texel == nil ? "" : " not") be a texel buffer")
             }
-            let limit = binding.texel == nil ? Int(device.info.maxStorageBufferRange)
-                : Int(device.info.maxTexelBufferElements) * (binding.texel?.bytes ?? 0)
+            let limit = binding.texel.map { Int(device.info.maxTexelBufferElements) * $0.bytes } ?? Int(device.info.maxStorageBufferRange)
             if binding.range > limit || binding.offset + binding.range > binding.buffer.size {
                 throw VulkanError.unsupported("\(pipeline.name): binding of \(binding.range) bytes at \(binding.offset) exceeds the buffer or the device's binding limit of \(limit) bytes")
             }

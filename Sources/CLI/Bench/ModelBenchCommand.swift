@@ -74,34 +74,31 @@ struct ModelBenchCommand: ParsableCommand {
             let recent = kernelTimes.suffix(runs).sorted()
             return ["gpu_ms": recent[recent.count / 2], "dispatches": gpu.recorder.lastTimings.count]
         }
-        let encoder = try medianMilliseconds(runs: runs, warmup: warmup) {
-            _ = try model.encodeImage(volume)
-            try backend.synchronize()
-            kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
+        // The median wall time of one stage, run to completion; each run's kernel time goes to kernelTimes.
+        func timeStage(_ work: () throws -> Void) throws -> Double {
+            kernelTimes = []
+            return try medianMilliseconds(runs: runs, warmup: warmup) {
+                try work()
+                try backend.synchronize()
+                kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
+            }
         }
+        let encoder = try timeStage { _ = try model.encodeImage(volume) }
         // fp16 runs as fp32 on a backend without fp16 storage: report what ran.
         let ran = backend.supportsHalf ? precision.rawValue : Precision.fp32.rawValue
         report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": ran, "ms": encoder]
                    .merging(kernelMilliseconds()) { a, _ in a })
-        kernelTimes = []
-        let textTower = try medianMilliseconds(runs: runs, warmup: warmup) {
-            _ = try model.encodeText(tokenIDs: [Self.liverTokens])
-            try backend.synchronize()
-            kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
-        }
+        let textTower = try timeStage { _ = try model.encodeText(tokenIDs: [Self.liverTokens]) }
         report.add(["stage": "text_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": Precision.fp32.rawValue,
                     "ms": textTower].merging(kernelMilliseconds()) { a, _ in a })
         for count in categories {
-            kernelTimes = []
-            let forward = try medianMilliseconds(runs: runs, warmup: warmup) {
+            let forward = try timeStage {
                 let tokens = try model.encodeImage(volume)
                 let text = try model.encodeText(tokenIDs: Array(repeating: Self.liverTokens, count: count))
                 let lowRes = try model.decode(image: tokens, prompts: Array(repeating: prompt, count: count), text: text)
                 let logits = try backend.empty(shape: [count] + config.spatialSize)
                 try backend.resize3d(lowRes, out: logits, channels: count, inSize: config.lowResSize, outSize: config.spatialSize,
                                      mode: .trilinear(alignCorners: false))
-                try backend.synchronize()
-                kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
             }
             if profile, let gpu { printProfile(gpu.recorder.lastTimings, title: "forward, \(count) categories") }
             report.add(["stage": "forward", "categories": count, "backend": backend.kind, "device": backend.deviceName,
