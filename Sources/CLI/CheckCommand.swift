@@ -239,6 +239,14 @@ struct ParityCheck {
                 try backend.reduce(.variance, x, out: variance)
                 return try backend.read(box) + backend.read(variance)
             }),
+            // Not a model op: `bench kernels`' peak probe. A GPU's fused multiply-add rounds once where the reference
+            // rounds twice: under an ulp per step, 160 steps.
+            ParityCheck(name: "fma ceiling 333 sums x 40 rounds", tolerance: 2e-5, run: { backend in
+                guard let gpu = backend as? VulkanBackend else { return CPUBackend.fmaCeilingSums(count: 333, rounds: 40) }
+                let out = try gpu.empty(shape: [333])
+                try gpu.fmaCeiling(out: out, rounds: 40)
+                return try gpu.read(out)
+            }),
         ]
     }
 }

@@ -45,17 +45,48 @@ func medianMilliseconds(runs: Int, warmup: Int, _ body: () throws -> Void) rethr
         try body()
         times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
     }
-    times.sort()
-    return times[times.count / 2]
+    return median(times)
 }
 
-/// Known fp32 peaks (TFLOP/s) and memory bandwidths (GB/s) by device name, from vendor data sheets.
-func devicePeak(_ name: String) -> (tflops: Double, gbps: Double)? {
+/// The middle value (the upper one of an even count).
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted[sorted.count / 2]
+}
+
+/// What a device's kernels are measured against: fp32 GFLOP/s and, where known, memory bandwidth.
+struct DevicePeak {
+    enum Source: String { case dataSheet = "data sheet", measured }
+    let gflops: Double
+    let gbps: Double?
+    let source: Source
+
+    var description: String {
+        let bandwidth = gbps.map { String(format: "%.0f GB/s", $0) } ?? "bandwidth not known"
+        switch source {
+        case .dataSheet:
+            return String(format: "%.1f TFLOP/s fp32, ", gflops / 1000) + bandwidth + " (data sheet)"
+        case .measured:
+            return String(format: "%.1f GFLOP/s fp32, measured: multiply-adds on registers with no loads (row fma_ceiling); ",
+                          gflops) + bandwidth
+        }
+    }
+}
+
+/// Known fp32 peaks and memory bandwidths by device name, from vendor data sheets.
+func devicePeak(_ name: String) -> DevicePeak? {
     let lower = name.lowercased()
-    if lower.contains("h200") { return (66.9, 4800) }
-    if lower.contains("h100") { return lower.contains("pcie") ? (51.2, 2039) : (66.9, 3352) }
-    if lower.contains("a100") { return (19.5, lower.contains("80gb") ? 2039 : 1555) }
-    return nil
+    let sheet: (tflops: Double, gbps: Double)
+    if lower.contains("h200") {
+        sheet = (66.9, 4800)
+    } else if lower.contains("h100") {
+        sheet = lower.contains("pcie") ? (51.2, 2039) : (66.9, 3352)
+    } else if lower.contains("a100") {
+        sheet = (19.5, lower.contains("80gb") ? 2039 : 1555)
+    } else {
+        return nil
+    }
+    return DevicePeak(gflops: sheet.tflops * 1000, gbps: sheet.gbps, source: .dataSheet)
 }
 
 /// Writes rows as an aligned text table or as JSON lines.

@@ -18,27 +18,23 @@ struct KernelBenchCommand: ParsableCommand {
             let gpu = try VulkanBackend(selector: options.device)
             let cpu = CPUBackend()
             let name = gpu.deviceName
-            let peak = devicePeak(name)
-            if !options.json {
-                print("device: \(name) (\(gpu.device.info.kind.rawValue)); peak: "
-                      + (peak.map { String(format: "%.1f TFLOP/s fp32, %.0f GB/s", $0.tflops, $0.gbps) } ?? "not known for this device"))
-            }
             var report = Report(json: options.json)
+            // A data sheet's peak where the device is known; elsewhere (lavapipe) what its arithmetic alone reaches.
+            let peak: DevicePeak
+            if let sheet = devicePeak(name) {
+                peak = sheet
+            } else {
+                let ceiling = try measureCeiling(gpu)
+                report.add(ceiling.row)
+                peak = ceiling.peak
+            }
+            if !options.json { print("device: \(name) (\(gpu.device.info.kind.rawValue)); peak: \(peak.description)") }
             for benchCase in KernelCase.all where filter.map({ benchCase.name.contains($0) }) ?? true {
                 for variant in benchCase.variants(gpu) {
                     variant.select()
                     defer { variant.reset() }
                     let run = try benchCase.make(gpu)
-                    // Wall time includes the submit and the wait; GPU timestamps give the kernels' own time.
-                    var gpuTimes: [Double] = []
-                    gpu.recorder.profiling = gpu.device.info.timestampsSupported
-                    let ms = try medianMilliseconds(runs: options.runs, warmup: options.warmup) {
-                        try run()
-                        try gpu.synchronize()
-                        gpuTimes.append(gpu.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds })
-                    }
-                    gpu.recorder.profiling = false
-                    let kernelMs = gpuTimes.isEmpty ? nil : gpuTimes.suffix(options.runs).sorted()[min(options.runs, gpuTimes.count) / 2]
+                    let (ms, kernelMs) = try time(gpu, runs: options.runs, warmup: options.warmup, run)
                     report.add(row(benchCase, backend: "vulkan", variant: variant.name, device: name, ms: ms, kernelMs: kernelMs, peak: peak))
                 }
                 if !options.skipCPUReference {
@@ -54,20 +50,62 @@ struct KernelBenchCommand: ParsableCommand {
         }
     }
 
+    /// Wall time of recording, submitting and waiting, and the kernels' own GPU time where the device has timestamps,
+    /// each reduced over `runs` runs after `warmup` by `statistic` (the median unless told).
+    private func time(_ gpu: VulkanBackend, runs: Int, warmup: Int, statistic: ([Double]) -> Double = median,
+                      _ run: () throws -> Void) throws -> (ms: Double, kernelMs: Double?) {
+        var wall: [Double] = [], kernel: [Double] = []
+        gpu.recorder.profiling = gpu.device.info.timestampsSupported
+        defer { gpu.recorder.profiling = false }
+        for index in 0..<(warmup + max(runs, 1)) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try run()
+            try gpu.synchronize()
+            guard index >= warmup else { continue }
+            wall.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            if gpu.recorder.profiling { kernel.append(gpu.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds }) }
+        }
+        return (statistic(wall), kernel.isEmpty ? nil : statistic(kernel))
+    }
+
+    /// The device's fp32 multiply-add rate on registers (`fma_ceiling.comp`): its rounds doubled until one run takes
+    /// 20 ms or more, so that the dispatch's fixed cost does not count, then the fastest of at least five runs, since
+    /// a busy machine only ever slows a run down.
+    private func measureCeiling(_ gpu: VulkanBackend) throws -> (peak: DevicePeak, row: [String: Any]) {
+        let count = gpu.device.info.kind == .cpu ? 65_536 : 1 << 20
+        let out = try gpu.empty(shape: [count])
+        var rounds = 16
+        func timing(runs: Int, warmup: Int) throws -> (ms: Double, kernelMs: Double?) {
+            try time(gpu, runs: runs, warmup: warmup, statistic: { $0.min() ?? .infinity }) { try gpu.fmaCeiling(out: out, rounds: rounds) }
+        }
+        var probe = try timing(runs: 1, warmup: 1)
+        while (probe.kernelMs ?? probe.ms) < 20 && rounds < 1 << 20 {
+            rounds *= 2
+            probe = try timing(runs: 1, warmup: 0)
+        }
+        let fastest = try timing(runs: max(options.runs, 5), warmup: 0)
+        let gflops = FmaCeilingKernel.flops(count: count, rounds: rounds) / (fastest.kernelMs ?? fastest.ms) / 1e6
+        var row: [String: Any] = ["kernel": "fma_ceiling", "shape": "\(count)x\(rounds) rounds", "backend": "vulkan",
+                                  "variant": "registers", "device": gpu.deviceName, "ms": fastest.ms, "gflops": gflops]
+        if let kernelMs = fastest.kernelMs { row["gpu_ms"] = kernelMs }
+        return (DevicePeak(gflops: gflops, gbps: nil, source: .measured), row)
+    }
+
     private func row(_ c: KernelCase, backend: String, variant: String, device: String, ms wall: Double, kernelMs: Double?,
-                     peak: (tflops: Double, gbps: Double)?) -> [String: Any] {
+                     peak: DevicePeak?) -> [String: Any] {
         var row: [String: Any] = ["kernel": c.name, "shape": c.shape, "backend": backend, "variant": variant, "device": device, "ms": wall]
         if let kernelMs { row["gpu_ms"] = kernelMs }
+        if let peak { row["peak_source"] = peak.source.rawValue }
         let ms = kernelMs ?? wall
         if let flops = c.flops {
             let gflops = flops / ms / 1e6
             row["gflops"] = gflops
-            if let peak { row["peak_share"] = 100 * gflops / (peak.tflops * 1000) }
+            if let peak { row["peak_share"] = 100 * gflops / peak.gflops }
         }
         if let bytes = c.bytes {
             let gbps = bytes / ms / 1e6
             row["gbps"] = gbps
-            if let peak, c.flops == nil { row["peak_share"] = 100 * gbps / peak.gbps }
+            if let peakGbps = peak?.gbps, c.flops == nil { row["peak_share"] = 100 * gbps / peakGbps }
         }
         for (key, value) in c.extra { row[key] = value }
         return row

@@ -1,0 +1,31 @@
+import Foundation
+import TestSupport
+import XCTest
+
+/// `segvol bench kernels --json`: the rows' fields and what "% of peak" is measured against.
+final class KernelBenchCommandTests: XCTestCase {
+    func testRowsCarryTheirPeakAndItsSource() throws {
+        _ = try VulkanTesting.backend()
+        let run = try CLIRunner.run(["bench", "kernels", "--filter", "conv3d", "--runs", "1", "--warmup", "0",
+                                     "--skip-cpu-reference", "--json"])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        let rows = try run.stdout.split(separator: "\n").map {
+            try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))
+        }
+        let kernels = rows.compactMap { $0["kernel"] as? String }
+        let conv = try XCTUnwrap(rows.first { $0["kernel"] as? String == "conv3d" }, run.stdout)
+        let gflops = try XCTUnwrap(conv["gflops"] as? Double)
+        let share = try XCTUnwrap(conv["peak_share"] as? Double)
+        if kernels.first == "fma_ceiling" {
+            // No data sheet for this device (lavapipe): the peak is the ceiling measured in the same run.
+            let ceiling = try XCTUnwrap(rows[0]["gflops"] as? Double)
+            XCTAssertGreaterThan(ceiling, 0)
+            XCTAssertEqual(conv["peak_source"] as? String, "measured")
+            XCTAssertEqual(share, 100 * gflops / ceiling, accuracy: 1e-9 * share)
+        } else {
+            XCTAssertEqual(conv["peak_source"] as? String, "data sheet", run.stdout)
+            XCTAssertFalse(kernels.contains("fma_ceiling"), run.stdout)
+        }
+        XCTAssertEqual(kernels.filter { $0 == "conv3d" }.count, 1, run.stdout)
+    }
+}
