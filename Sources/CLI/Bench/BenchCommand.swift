@@ -67,8 +67,8 @@ struct DevicePeak {
         case .dataSheet:
             return String(format: "%.1f TFLOP/s fp32, ", gflops / 1000) + bandwidth + " (data sheet)"
         case .measured:
-            return String(format: "%.1f GFLOP/s fp32, measured: multiply-adds on registers with no loads (row fma_ceiling); ",
-                          gflops) + bandwidth
+            return String(format: "%.1f GFLOP/s fp32, measured: multiply-adds on registers with no loads (row fma_ceiling), "
+                          + "again after each row (column peak GFLOP/s); ", gflops) + bandwidth
         }
     }
 }

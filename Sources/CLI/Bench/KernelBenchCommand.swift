@@ -19,22 +19,25 @@ struct KernelBenchCommand: ParsableCommand {
             let cpu = CPUBackend()
             let name = gpu.deviceName
             var report = Report(json: options.json)
-            // A data sheet's peak where the device is known; elsewhere (lavapipe) what its arithmetic alone reaches.
-            let peak: DevicePeak
+            // A data sheet's peak where the device is known; elsewhere (lavapipe) the rate its arithmetic alone reaches,
+            // measured again right after each row's runs: lavapipe's speed drifts by tens of percent within a minute.
+            let peakNow: () throws -> (peak: DevicePeak, row: [String: Any]?)
             if let sheet = devicePeak(name) {
-                peak = sheet
+                peakNow = { (sheet, nil) }
             } else {
-                let ceiling = try measureCeiling(gpu)
-                report.add(ceiling.row)
-                peak = ceiling.peak
+                let probe = try CeilingProbe(gpu)
+                peakNow = { try probe.measure() }
             }
-            if !options.json { print("device: \(name) (\(gpu.device.info.kind.rawValue)); peak: \(peak.description)") }
+            let first = try peakNow()
+            if let row = first.row { report.add(row) }
+            if !options.json { print("device: \(name) (\(gpu.device.info.kind.rawValue)); peak: \(first.peak.description)") }
             for benchCase in KernelCase.all where filter.map({ benchCase.name.contains($0) }) ?? true {
                 for variant in benchCase.variants(gpu) {
                     variant.select()
                     defer { variant.reset() }
                     let run = try benchCase.make(gpu)
                     let (ms, kernelMs) = try time(gpu, runs: options.runs, warmup: options.warmup, run)
+                    let peak = try peakNow().peak
                     report.add(row(benchCase, backend: "vulkan", variant: variant.name, device: name, ms: ms, kernelMs: kernelMs, peak: peak))
                 }
                 if !options.skipCPUReference {
@@ -45,57 +48,19 @@ struct KernelBenchCommand: ParsableCommand {
             }
             report.printTable(columns: [("kernel", "kernel"), ("shape", "shape"), ("backend", "backend"), ("variant", "variant"),
                                         ("ms", "wall ms"), ("gpu_ms", "GPU ms"), ("gflops", "GFLOP/s"), ("gbps", "GB/s"),
-                                        ("peak_share", "% of peak")])
+                                        ("peak_gflops", "peak GFLOP/s"), ("peak_share", "% of peak")])
             if !options.json { print("GFLOP/s and GB/s use the GPU timestamps where the device has them, else the wall time.") }
         }
-    }
-
-    /// Wall time of recording, submitting and waiting, and the kernels' own GPU time where the device has timestamps,
-    /// each reduced over `runs` runs after `warmup` by `statistic` (the median unless told).
-    private func time(_ gpu: VulkanBackend, runs: Int, warmup: Int, statistic: ([Double]) -> Double = median,
-                      _ run: () throws -> Void) throws -> (ms: Double, kernelMs: Double?) {
-        var wall: [Double] = [], kernel: [Double] = []
-        gpu.recorder.profiling = gpu.device.info.timestampsSupported
-        defer { gpu.recorder.profiling = false }
-        for index in 0..<(warmup + max(runs, 1)) {
-            let start = DispatchTime.now().uptimeNanoseconds
-            try run()
-            try gpu.synchronize()
-            guard index >= warmup else { continue }
-            wall.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-            if gpu.recorder.profiling { kernel.append(gpu.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds }) }
-        }
-        return (statistic(wall), kernel.isEmpty ? nil : statistic(kernel))
-    }
-
-    /// The device's fp32 multiply-add rate on registers (`fma_ceiling.comp`): its rounds doubled until one run takes
-    /// 20 ms or more, so that the dispatch's fixed cost does not count, then the fastest of at least five runs, since
-    /// a busy machine only ever slows a run down.
-    private func measureCeiling(_ gpu: VulkanBackend) throws -> (peak: DevicePeak, row: [String: Any]) {
-        let count = gpu.device.info.kind == .cpu ? 65_536 : 1 << 20
-        let out = try gpu.empty(shape: [count])
-        var rounds = 16
-        func timing(runs: Int, warmup: Int) throws -> (ms: Double, kernelMs: Double?) {
-            try time(gpu, runs: runs, warmup: warmup, statistic: { $0.min() ?? .infinity }) { try gpu.fmaCeiling(out: out, rounds: rounds) }
-        }
-        var probe = try timing(runs: 1, warmup: 1)
-        while (probe.kernelMs ?? probe.ms) < 20 && rounds < 1 << 20 {
-            rounds *= 2
-            probe = try timing(runs: 1, warmup: 0)
-        }
-        let fastest = try timing(runs: max(options.runs, 5), warmup: 0)
-        let gflops = FmaCeilingKernel.flops(count: count, rounds: rounds) / (fastest.kernelMs ?? fastest.ms) / 1e6
-        var row: [String: Any] = ["kernel": "fma_ceiling", "shape": "\(count)x\(rounds) rounds", "backend": "vulkan",
-                                  "variant": "registers", "device": gpu.deviceName, "ms": fastest.ms, "gflops": gflops]
-        if let kernelMs = fastest.kernelMs { row["gpu_ms"] = kernelMs }
-        return (DevicePeak(gflops: gflops, gbps: nil, source: .measured), row)
     }
 
     private func row(_ c: KernelCase, backend: String, variant: String, device: String, ms wall: Double, kernelMs: Double?,
                      peak: DevicePeak?) -> [String: Any] {
         var row: [String: Any] = ["kernel": c.name, "shape": c.shape, "backend": backend, "variant": variant, "device": device, "ms": wall]
         if let kernelMs { row["gpu_ms"] = kernelMs }
-        if let peak { row["peak_source"] = peak.source.rawValue }
+        if let peak {
+            row["peak_source"] = peak.source.rawValue
+            row["peak_gflops"] = peak.gflops
+        }
         let ms = kernelMs ?? wall
         if let flops = c.flops {
             let gflops = flops / ms / 1e6
@@ -109,6 +74,59 @@ struct KernelBenchCommand: ParsableCommand {
         }
         for (key, value) in c.extra { row[key] = value }
         return row
+    }
+}
+
+/// Wall time of recording, submitting and waiting, and the kernels' own GPU time where the device has timestamps,
+/// each reduced over `runs` runs after `warmup` by `statistic` (the median unless told).
+func time(_ gpu: VulkanBackend, runs: Int, warmup: Int, statistic: ([Double]) -> Double = median,
+                  _ run: () throws -> Void) throws -> (ms: Double, kernelMs: Double?) {
+    var wall: [Double] = [], kernel: [Double] = []
+    gpu.recorder.profiling = gpu.device.info.timestampsSupported
+    defer { gpu.recorder.profiling = false }
+    for index in 0..<(warmup + max(runs, 1)) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try run()
+        try gpu.synchronize()
+        guard index >= warmup else { continue }
+        wall.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        if gpu.recorder.profiling { kernel.append(gpu.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds }) }
+    }
+    return (statistic(wall), kernel.isEmpty ? nil : statistic(kernel))
+}
+
+/// The device's fp32 multiply-add rate on registers (`fma_ceiling.comp`): the peak where no data sheet gives one.
+private struct CeilingProbe {
+    let gpu: VulkanBackend
+    let out: Tensor
+    let rounds: Int
+
+    /// Rounds doubled until one run takes 20 ms or more, so that the dispatch's fixed cost does not count.
+    init(_ gpu: VulkanBackend) throws {
+        let out = try gpu.empty(shape: [gpu.device.info.kind == .cpu ? 65_536 : 1 << 20])
+        var rounds = 16
+        func oneRun(warmup: Int) throws -> Double {
+            let timing = try time(gpu, runs: 1, warmup: warmup) { try gpu.fmaCeiling(out: out, rounds: rounds) }
+            return timing.kernelMs ?? timing.ms
+        }
+        var ms = try oneRun(warmup: 1)
+        while ms < 20 && rounds < 1 << 20 {
+            rounds *= 2
+            ms = try oneRun(warmup: 0)
+        }
+        (self.gpu, self.out, self.rounds) = (gpu, out, rounds)
+    }
+
+    /// The fastest of five runs (a busy machine only ever slows a run down), as a peak and as a table row.
+    func measure() throws -> (peak: DevicePeak, row: [String: Any]?) {
+        let fastest = try time(gpu, runs: 5, warmup: 0, statistic: { $0.min() ?? .infinity }) {
+            try gpu.fmaCeiling(out: out, rounds: rounds)
+        }
+        let gflops = FmaCeilingKernel.flops(count: out.count, rounds: rounds) / (fastest.kernelMs ?? fastest.ms) / 1e6
+        var row: [String: Any] = ["kernel": "fma_ceiling", "shape": "\(out.count)x\(rounds) rounds", "backend": "vulkan",
+                                  "variant": "registers", "device": gpu.deviceName, "ms": fastest.ms, "gflops": gflops]
+        if let kernelMs = fastest.kernelMs { row["gpu_ms"] = kernelMs }
+        return (DevicePeak(gflops: gflops, gbps: nil, source: .measured), row)
     }
 }
 
