@@ -36,7 +36,7 @@ struct KernelBenchCommand: ParsableCommand {
                     variant.select()
                     defer { variant.reset() }
                     let run = try benchCase.make(gpu)
-                    let (ms, kernelMs) = try time(gpu, runs: options.runs, warmup: options.warmup, run)
+                    let (ms, kernelMs) = try timedRuns(gpu, runs: options.runs, warmup: options.warmup, run)
                     // A bandwidth row has no use for the multiply-add ceiling.
                     let peak = benchCase.flops == nil ? first.peak : try peakNow().peak
                     report.add(row(benchCase, backend: "vulkan", variant: variant.name, device: name, ms: ms, kernelMs: kernelMs, peak: peak))
@@ -80,8 +80,8 @@ struct KernelBenchCommand: ParsableCommand {
 
 /// Wall time of recording, submitting and waiting, and the kernels' own GPU time where the device has timestamps,
 /// each reduced over `runs` runs after `warmup` by `statistic` (the median unless told).
-func time(_ gpu: VulkanBackend, runs: Int, warmup: Int, statistic: ([Double]) -> Double = median,
-                  _ run: () throws -> Void) throws -> (ms: Double, kernelMs: Double?) {
+private func timedRuns(_ gpu: VulkanBackend, runs: Int, warmup: Int, statistic: ([Double]) -> Double = median,
+                       _ run: () throws -> Void) throws -> (ms: Double, kernelMs: Double?) {
     var wall: [Double] = [], kernel: [Double] = []
     gpu.recorder.profiling = gpu.device.info.timestampsSupported
     defer { gpu.recorder.profiling = false }
@@ -107,7 +107,7 @@ private struct CeilingProbe {
         let out = try gpu.empty(shape: [gpu.device.info.kind == .cpu ? 65_536 : 1 << 20])
         var rounds = 16
         func oneRun(warmup: Int) throws -> Double {
-            let timing = try time(gpu, runs: 1, warmup: warmup) { try gpu.fmaCeiling(out: out, rounds: rounds) }
+            let timing = try timedRuns(gpu, runs: 1, warmup: warmup) { try gpu.fmaCeiling(out: out, rounds: rounds) }
             return timing.kernelMs ?? timing.ms
         }
         var ms = try oneRun(warmup: 1)
@@ -120,7 +120,7 @@ private struct CeilingProbe {
 
     /// The fastest of five runs (a busy machine only ever slows a run down), as a peak and as a table row.
     func measure() throws -> (peak: DevicePeak, row: [String: Any]?) {
-        let fastest = try time(gpu, runs: 5, warmup: 0, statistic: { $0.min() ?? .infinity }) {
+        let fastest = try timedRuns(gpu, runs: 5, warmup: 0, statistic: { $0.min() ?? .infinity }) {
             try gpu.fmaCeiling(out: out, rounds: rounds)
         }
         let gflops = FmaCeilingKernel.flops(count: out.count, rounds: rounds) / (fastest.kernelMs ?? fastest.ms) / 1e6
