@@ -48,6 +48,26 @@ func medianMilliseconds(runs: Int, warmup: Int, _ body: () throws -> Void) rethr
     return median(times)
 }
 
+/// Wall time of running `work` to completion (recording, submitting, waiting) and, on a GPU with timestamps, the
+/// kernels' own time, each reduced over `runs` runs after `warmup` by `statistic` (the median unless told). The last
+/// run's per-dispatch timings stay in the recorder's `lastTimings`.
+func timedRuns(_ backend: Backend, runs: Int, warmup: Int, statistic: ([Double]) -> Double = median,
+               _ work: () throws -> Void) throws -> (ms: Double, kernelMs: Double?) {
+    let recorder = (backend as? VulkanBackend).flatMap { $0.device.info.timestampsSupported ? $0.recorder : nil }
+    recorder?.profiling = true
+    defer { recorder?.profiling = false }
+    var wall: [Double] = [], kernel: [Double] = []
+    for index in 0..<(warmup + max(runs, 1)) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        try work()
+        try backend.synchronize()
+        guard index >= warmup else { continue }
+        wall.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        if let recorder { kernel.append(recorder.lastTimings.reduce(0) { $0 + $1.milliseconds }) }
+    }
+    return (statistic(wall), kernel.isEmpty ? nil : statistic(kernel))
+}
+
 /// The middle value (the upper one of an even count).
 func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()

@@ -78,24 +78,6 @@ struct KernelBenchCommand: ParsableCommand {
     }
 }
 
-/// Wall time of recording, submitting and waiting, and the kernels' own GPU time where the device has timestamps,
-/// each reduced over `runs` runs after `warmup` by `statistic` (the median unless told).
-private func timedRuns(_ gpu: VulkanBackend, runs: Int, warmup: Int, statistic: ([Double]) -> Double = median,
-                       _ run: () throws -> Void) throws -> (ms: Double, kernelMs: Double?) {
-    var wall: [Double] = [], kernel: [Double] = []
-    gpu.recorder.profiling = gpu.device.info.timestampsSupported
-    defer { gpu.recorder.profiling = false }
-    for index in 0..<(warmup + max(runs, 1)) {
-        let start = DispatchTime.now().uptimeNanoseconds
-        try run()
-        try gpu.synchronize()
-        guard index >= warmup else { continue }
-        wall.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
-        if gpu.recorder.profiling { kernel.append(gpu.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds }) }
-    }
-    return (statistic(wall), kernel.isEmpty ? nil : statistic(kernel))
-}
-
 /// The device's fp32 multiply-add rate on registers (`fma_ceiling.comp`): the peak where no data sheet gives one.
 private struct CeilingProbe {
     let gpu: VulkanBackend

@@ -64,33 +64,22 @@ struct ModelBenchCommand: ParsableCommand {
         let s = config.spatialSize.map(Float.init)
         let prompt = Prompt(text: "liver", box: [s[0] / 8, s[1] / 4, s[2] / 4, s[0] * 5 / 8, s[1] * 3 / 4, s[2] * 3 / 4])
 
-        // On a GPU, the kernels' own time (timestamps) beside the wall time of recording, submitting and waiting.
+        // On a GPU, the kernels' own time (timestamps) and dispatch count beside the wall time of recording, submitting
+        // and waiting; the medians over the runs of one stage, run to completion.
         let gpu = backend as? VulkanBackend
-        gpu?.recorder.profiling = gpu?.device.info.timestampsSupported ?? false
-        defer { gpu?.recorder.profiling = false }
-        var kernelTimes: [Double] = []
-        func kernelMilliseconds() -> [String: Any] {
-            guard let gpu, gpu.recorder.profiling, !kernelTimes.isEmpty else { return [:] }
-            let recent = kernelTimes.suffix(runs).sorted()
-            return ["gpu_ms": recent[recent.count / 2], "dispatches": gpu.recorder.lastTimings.count]
-        }
-        // The median wall time of one stage, run to completion; each run's kernel time goes to kernelTimes.
-        func timeStage(_ work: () throws -> Void) throws -> Double {
-            kernelTimes = []
-            return try medianMilliseconds(runs: runs, warmup: warmup) {
-                try work()
-                try backend.synchronize()
-                kernelTimes.append(gpu?.recorder.lastTimings.reduce(0) { $0 + $1.milliseconds } ?? 0)
-            }
+        func timeStage(_ work: () throws -> Void) throws -> [String: Any] {
+            let timing = try timedRuns(backend, runs: runs, warmup: warmup, work)
+            guard let gpu, let kernelMs = timing.kernelMs else { return ["ms": timing.ms] }
+            return ["ms": timing.ms, "gpu_ms": kernelMs, "dispatches": gpu.recorder.lastTimings.count]
         }
         let encoder = try timeStage { _ = try model.encodeImage(volume) }
         // fp16 runs as fp32 on a backend without fp16 storage: report what ran.
         let ran = backend.supportsHalf ? precision.rawValue : Precision.fp32.rawValue
-        report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": ran, "ms": encoder]
-                   .merging(kernelMilliseconds()) { a, _ in a })
+        report.add(["stage": "image_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": ran]
+                   .merging(encoder) { a, _ in a })
         let textTower = try timeStage { _ = try model.encodeText(tokenIDs: [Self.liverTokens]) }
-        report.add(["stage": "text_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": Precision.fp32.rawValue,
-                    "ms": textTower].merging(kernelMilliseconds()) { a, _ in a })
+        report.add(["stage": "text_encoder", "backend": backend.kind, "device": backend.deviceName, "precision": Precision.fp32.rawValue]
+                   .merging(textTower) { a, _ in a })
         for count in categories {
             let forward = try timeStage {
                 let tokens = try model.encodeImage(volume)
@@ -102,7 +91,7 @@ struct ModelBenchCommand: ParsableCommand {
             }
             if profile, let gpu { printProfile(gpu.recorder.lastTimings, title: "forward, \(count) categories") }
             report.add(["stage": "forward", "categories": count, "backend": backend.kind, "device": backend.deviceName,
-                        "precision": ran, "ms": forward].merging(kernelMilliseconds()) { a, _ in a })
+                        "precision": ran].merging(forward) { a, _ in a })
         }
     }
 
