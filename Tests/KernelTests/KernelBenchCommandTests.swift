@@ -28,4 +28,18 @@ final class KernelBenchCommandTests: XCTestCase {
         }
         XCTAssertEqual(kernels.filter { $0 == "conv3d" }.count, 1, run.stdout)
     }
+
+    /// `--variant` keeps only the variants whose name contains its text; the ceiling row stays.
+    func testVariantFilterKeepsOnlyMatchingVariants() throws {
+        _ = try VulkanTesting.backend()
+        for (variant, expected) in [("auto", ["conv3d"]), ("no-such-variant", [])] {
+            let run = try CLIRunner.run(["bench", "kernels", "--filter", "conv3d", "--variant", variant, "--runs", "1",
+                                         "--warmup", "0", "--skip-cpu-reference", "--json"])
+            XCTAssertEqual(run.status, 0, run.stderr)
+            let kernels = try run.stdout.split(separator: "\n").map {
+                try XCTUnwrap(JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], String($0))["kernel"] as? String
+            }
+            XCTAssertEqual(kernels.filter { $0 != "fma_ceiling" }, expected, run.stdout)
+        }
+    }
 }

@@ -13,6 +13,9 @@ struct KernelBenchCommand: ParsableCommand {
     @Option(name: .long, help: "Only kernels whose name contains this text.")
     var filter: String?
 
+    @Option(name: .long, help: "Only variants whose name contains this text (e.g. registerBlocked); the CPU reference still runs.")
+    var variant: String?
+
     func run() throws {
         reportingErrors {
             let gpu = try VulkanBackend(selector: options.device)
@@ -32,7 +35,7 @@ struct KernelBenchCommand: ParsableCommand {
             if let row = first.row { report.add(row) }
             if !options.json { print("device: \(name) (\(gpu.device.info.kind.rawValue)); peak: \(first.peak.description)") }
             for benchCase in KernelCase.all where filter.map({ benchCase.name.contains($0) }) ?? true {
-                for variant in benchCase.variants(gpu) {
+                for variant in benchCase.variants(gpu) where self.variant.map({ variant.name.contains($0) }) ?? true {
                     variant.select()
                     defer { variant.reset() }
                     let run = try benchCase.make(gpu)
