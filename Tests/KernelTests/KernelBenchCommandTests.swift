@@ -29,7 +29,7 @@ final class KernelBenchCommandTests: XCTestCase {
         XCTAssertEqual(kernels.filter { $0 == "conv3d" }.count, 1, run.stdout)
     }
 
-    /// `--variant` keeps only the variants whose name contains its text; the ceiling row stays.
+    /// `--variant` keeps only the kernel rows of variants whose name contains its text.
     func testVariantFilterKeepsOnlyMatchingVariants() throws {
         _ = try VulkanTesting.backend()
         for (variant, expected) in [("auto", ["conv3d"]), ("no-such-variant", [])] {
